@@ -77,6 +77,13 @@ class basic_tensor {
 
   void fill(const T& v) { std::fill(begin(), end(), v); }
 
+  /// Evaluates an stco expression into this tensor: one fused kernel (see stco/expr/eval.hpp).
+  template <class E, std::enable_if_t<E::is_stco_expression, int> = 0>
+  basic_tensor& operator=(const E& e) {
+    assign_expression(*this, e);
+    return *this;
+  }
+
  private:
   Ext ext_;
   host_buffer<T> buf_;

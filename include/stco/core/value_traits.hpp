@@ -34,6 +34,10 @@ struct value_traits<bfloat16> {
   static constexpr const char* name = "bfloat16";
 };
 
+/// Accumulation (compute) type of value type T: double for double, float otherwise.
+template <class T>
+using acc_t = typename value_traits<T>::accum_type;
+
 template <class T, class = void>
 struct is_value_type : std::false_type {};
 template <class T>

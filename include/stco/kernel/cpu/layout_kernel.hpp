@@ -1,0 +1,101 @@
+// stco/kernel/cpu/layout_kernel.hpp — what a CPU layout kernel provides, and the generic one.
+//
+// A layout kernel computes, for one chunk of chunk_cols<C> columns (the drivers in matmul.hpp and
+// conv2d.hpp cut the right-hand side into chunks and run chunks in parallel):
+//   forward    acc[r]  += Σ_k W[r,k]·B[k]     rows of units [u0, u1) (acc row r at acc + r·CH)
+//   transposed D[k]    += Σ_r W[r,k]·G[r]     columns of t-units [v0, v1)   (dX = Wᵀ·dZ)
+//   sampled    dW[p]   += dot(G[r], B[k])      slots of the rows of units [u0, u1) (dW = dZ·Xᵀ at
+//                                              the kept addresses only)
+// B rows are ldb apart; G (and acc) rows are CH apart and exist for padded_rows() rows, zero
+// beyond R. The generic kernel below walks cached per-row and per-column slot lists; the
+// structured layouts specialize it in their own headers.
+#pragma once
+
+#include <algorithm>
+
+#include "stco/kernel/cpu/microkernels.hpp"
+#include "stco/kernel/cpu/slot_maps.hpp"
+
+namespace stco::kernel::cpu {
+
+/// Reduction columns per cache block: a block of B rows (k_block × chunk) stays in L1.
+inline constexpr index_t k_block = 128;
+
+/// The kernel of any layout, through the cached slot maps (CSR, tile_vector's transposed and dW
+/// products, and the fallback of structured layouts).
+template <class L>
+struct generic_kernel {
+  using E = typename L::entity;
+  static constexpr bool uses_column_map = true;
+
+  static index_t units(const E& e) { return e.logical_shape().rows; }
+  static index_t padded_rows(const E& e) { return e.logical_shape().rows; }
+  static index_t t_units(const E& e) { return e.logical_shape().cols; }
+
+  template <class C>
+  static void forward(const E& e, const C* vals, const C* B, index_t ldb, C* acc, index_t u0,
+                      index_t u1) {
+    constexpr index_t CH = chunk_cols<C>;
+    const auto& m = row_slots<L>(e);
+    const index_t K = e.logical_shape().cols;
+    std::vector<index_t> cur(m.ptr.begin() + u0, m.ptr.begin() + u1);
+    for (index_t k0 = 0; k0 < K; k0 += k_block) {
+      const index_t k1 = std::min(K, k0 + k_block);
+      for (index_t r = u0; r < u1; ++r) {
+        index_t& p = cur[r - u0];
+        const index_t end = m.ptr[r + 1];
+        row_accumulate(acc + r * CH, B, ldb, [&](auto&& emit) {
+          for (; p < end && m.other[p] < k1; ++p) emit(index_t{m.other[p]}, vals[m.slot[p]]);
+        });
+      }
+    }
+  }
+
+  template <class C>
+  static void transposed(const E& e, const C* vals, const C* G, C* D, index_t v0, index_t v1) {
+    constexpr index_t CH = chunk_cols<C>;
+    const auto& m = column_slots<L>(e);
+    for (index_t k = v0; k < v1; ++k)
+      row_accumulate(D + k * CH, G, CH, [&](auto&& emit) {
+        for (index_t p = m.ptr[k]; p < m.ptr[k + 1]; ++p)
+          emit(index_t{m.other[p]}, vals[m.slot[p]]);
+      });
+  }
+
+  /// transposed, restricted to rows [r_lo, r_hi) (one group of a grouped convolution); column
+  /// lists are sorted by row, so the group is a contiguous run of each.
+  template <class C>
+  static void transposed_rows(const E& e, const C* vals, const C* G, C* D, index_t r_lo,
+                              index_t r_hi) {
+    constexpr index_t CH = chunk_cols<C>;
+    const auto& m = column_slots<L>(e);
+    for (index_t k = 0; k < e.logical_shape().cols; ++k)
+      row_accumulate(D + k * CH, G, CH, [&](auto&& emit) {
+        for (index_t p = m.ptr[k]; p < m.ptr[k + 1]; ++p) {
+          const index_t r = m.other[p];
+          if (r >= r_hi) break;
+          if (r >= r_lo) emit(r, vals[m.slot[p]]);
+        }
+      });
+  }
+
+  template <class C>
+  static void sampled(const E& e, const C* G, index_t ldg, const C* B, index_t ldb, index_t n,
+                      C* dvals, index_t u0, index_t u1) {
+    const auto& m = row_slots<L>(e);
+    for (index_t r = u0; r < u1; ++r) {
+      const C* g = G + r * ldg;
+      for (index_t p = m.ptr[r]; p < m.ptr[r + 1]; ++p) {
+        C* out = dvals + m.slot[p];
+        const C* gr = g;
+        multi_dot<1>(&out, &gr, B + index_t{m.other[p]} * ldb, n);
+      }
+    }
+  }
+};
+
+/// Layouts specialize this; by default a layout runs the generic kernel.
+template <class L>
+struct layout_kernel : generic_kernel<L> {};
+
+}  // namespace stco::kernel::cpu

@@ -1,0 +1,195 @@
+// stco/kernel/cpu/matmul.hpp — the CPU drivers of Y = epilogue(W·X) and its gradients.
+//
+// The right-hand side is cut into chunks of chunk_cols<C> columns; a task is one chunk over a
+// block of row units, run on the thread pool. Each task accumulates its rows in a per-thread tile
+// and applies the epilogue while storing Y, so W·X is never written unfinished. dZ (dY times the
+// epilogue's derivative) is formed chunk by chunk in scratch, never as a tensor.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "stco/core/parallel.hpp"
+#include "stco/kernel/cpu/block.hpp"
+#include "stco/kernel/cpu/buffers.hpp"
+#include "stco/kernel/cpu/dense_rows.hpp"
+#include "stco/kernel/cpu/nm.hpp"
+#include "stco/kernel/cpu/tile_vector.hpp"
+#include "stco/kernel/cpu/tile_wise.hpp"
+#include "stco/layout/sparse_matrix.hpp"
+
+namespace stco::kernel::cpu {
+
+/// How many blocks to cut `units` into so that chunks × blocks keeps every thread busy.
+inline index_t unit_blocks(index_t chunks, index_t units, bool splittable) {
+  if (!splittable || units <= 1) return 1;
+  const index_t want = 4 * static_cast<index_t>(num_threads());
+  return std::clamp<index_t>(ceil_div(want, std::max<index_t>(chunks, 1)), 1, units);
+}
+
+/// First row of unit u (the row-tile height of the layout times u, clipped to `rows`).
+template <class KL, class E>
+index_t unit_row(const E& e, index_t u) {
+  const index_t U = KL::units(e);
+  if (U == 0) return 0;
+  const index_t h = KL::padded_rows(e) / std::max<index_t>(U, 1);
+  return u * h;
+}
+
+template <class L>
+inline constexpr bool rows_splittable = !std::is_same_v<L, channel>;
+
+/// Y[R, N] = chain(W·X). `stash` (R·N, may be null) receives the activation input.
+template <class T, class L, class Chain>
+void matmul_forward(const sparse_matrix<T, L>& W, matrix_view<const T> X, T* Y, const Chain& ch,
+                    acc_t<T>* stash) {
+  using C = acc_t<T>;
+  using KL = layout_kernel<L>;
+  constexpr index_t CH = chunk_cols<C>;
+  const auto& e = W.entity();
+  const index_t R = W.rows(), K = W.cols(), N = X.extent(1);
+  std::vector<C> keep;
+  const C* vals = compute_values<C>(W.values(), W.value_count(), keep);
+  const index_t chunks = ceil_div(N, CH), U = KL::units(e), PR = KL::padded_rows(e);
+  const index_t blocks = unit_blocks(chunks, U, rows_splittable<L>);
+  parallel_for(chunks * blocks, [&](index_t task) {
+    const index_t c = task / blocks, b = task % blocks;
+    const index_t n0 = c * CH, nc = std::min(CH, N - n0);
+    const index_t u0 = U * b / blocks, u1 = U * (b + 1) / blocks;
+    const index_t r0 = rows_splittable<L> ? unit_row<KL>(e, u0) : 0;
+    const index_t r1 = rows_splittable<L> ? std::min(PR, unit_row<KL>(e, u1)) : PR;
+    C* acc = scratch<C, 0>(PR * CH);
+    std::fill(acc + r0 * CH, acc + r1 * CH, C(0));
+    const C* B;
+    index_t ldb;
+    if (std::is_same_v<T, C> && nc == CH) {
+      B = reinterpret_cast<const C*>(X.data()) + n0, ldb = N;
+    } else {
+      C* pb = scratch<C, 1>(K * CH);
+      for (index_t k = 0; k < K; ++k) {
+        for (index_t j = 0; j < nc; ++j) pb[k * CH + j] = to_compute<C>(X(k, n0 + j));
+        for (index_t j = nc; j < CH; ++j) pb[k * CH + j] = C(0);
+      }
+      B = pb, ldb = CH;
+    }
+    KL::forward(e, vals, B, ldb, acc, u0, u1);
+    for (index_t r = r0; r < std::min(r1, R); ++r) {
+      const C* a = acc + r * CH;
+      T* y = Y + r * N + n0;
+      C* st = stash ? stash + r * N + n0 : nullptr;
+      for (index_t j = 0; j < nc; ++j)
+        y[j] = from_compute<T>(ch.apply(a[j], r, r * N + n0 + j, st ? st + j : nullptr));
+    }
+  });
+}
+
+/// Fills G[r][0, CH) for rows [r0, r1) of the padded height with dZ of columns [n0, n0 + nc),
+/// zero beyond R and beyond nc.
+template <class T, class Chain>
+void pack_matmul_dz(const T* dY, const acc_t<T>* stash, index_t R, index_t N, index_t n0,
+                    index_t nc, index_t width, index_t r0, index_t r1, const Chain& ch,
+                    acc_t<T>* G) {
+  using C = acc_t<T>;
+  for (index_t r = r0; r < r1; ++r) {
+    C* g = G + r * width;
+    if (r >= R) {
+      std::fill(g, g + width, C(0));
+      continue;
+    }
+    const T* dy = dY + r * N + n0;
+    for (index_t j = 0; j < nc; ++j) {
+      const index_t pos = r * N + n0 + j;
+      g[j] = ch.core_gradient(to_compute<C>(dy[j]), r, pos, stash ? stash[pos] : C(0));
+    }
+    std::fill(g + nc, g + width, C(0));
+  }
+}
+
+/// dX[K, N] = Wᵀ·dZ through the layout's transposed traversal.
+template <class T, class L, class Chain>
+void matmul_grad_x(const sparse_matrix<T, L>& W, const T* dY, index_t N, const acc_t<T>* stash,
+                   const Chain& ch, T* dX) {
+  using C = acc_t<T>;
+  using KL = layout_kernel<L>;
+  constexpr index_t CH = chunk_cols<C>;
+  const auto& e = W.entity();
+  const index_t R = W.rows(), K = W.cols();
+  std::vector<C> keep;
+  const C* vals = compute_values<C>(W.values(), W.value_count(), keep);
+  const index_t chunks = ceil_div(N, CH), V = KL::t_units(e), PR = KL::padded_rows(e);
+  const index_t blocks = unit_blocks(chunks, V, true);
+  parallel_for(chunks * blocks, [&](index_t task) {
+    const index_t c = task / blocks, b = task % blocks;
+    const index_t n0 = c * CH, nc = std::min(CH, N - n0);
+    const index_t v0 = V * b / blocks, v1 = V * (b + 1) / blocks;
+    C* G = scratch<C, 0>(PR * CH);
+    pack_matmul_dz(dY, stash, R, N, n0, nc, CH, 0, PR, ch, G);
+    C* D = scratch<C, 1>(K * CH);
+    const index_t k0 = V == K ? v0 : 0, k1 = V == K ? v1 : K;
+    std::fill(D + k0 * CH, D + k1 * CH, C(0));
+    KL::transposed(e, vals, G, D, v0, v1);
+    for (index_t k = k0; k < k1; ++k)
+      for (index_t j = 0; j < nc; ++j) dX[k * N + n0 + j] = from_compute<T>(D[k * CH + j]);
+  });
+}
+
+/// Columns of one dW chunk: long dot products amortize their horizontal sums.
+template <class C>
+inline constexpr index_t dw_chunk = 4 * chunk_cols<C>;
+
+/// dW at W's kept addresses: dvals (compressed, compute type) = Σ_n dZ[r, n]·X[k, n].
+template <class T, class L, class Chain>
+void matmul_grad_w(const sparse_matrix<T, L>& W, matrix_view<const T> X, const T* dY,
+                   const acc_t<T>* stash, const Chain& ch, acc_t<T>* dvals) {
+  using C = acc_t<T>;
+  using KL = layout_kernel<L>;
+  constexpr index_t CW = dw_chunk<C>;
+  const auto& e = W.entity();
+  const index_t R = W.rows(), K = W.cols(), N = X.extent(1);
+  const index_t U = KL::units(e), PR = KL::padded_rows(e);
+  const index_t blocks = unit_blocks(1, U, rows_splittable<L>);
+  std::fill(dvals, dvals + W.value_count(), C(0));
+  parallel_for(blocks, [&](index_t b) {
+    const index_t u0 = U * b / blocks, u1 = U * (b + 1) / blocks;
+    const index_t r0 = rows_splittable<L> ? unit_row<KL>(e, u0) : 0;
+    const index_t r1 = rows_splittable<L> ? std::min(PR, unit_row<KL>(e, u1)) : PR;
+    C* G = scratch<C, 0>(PR * CW);
+    for (index_t n0 = 0; n0 < N; n0 += CW) {
+      const index_t nc = std::min(CW, N - n0);
+      const index_t nv = round_up(nc, index_t{simd<C>::width});
+      pack_matmul_dz(dY, stash, R, N, n0, nc, CW, r0, r1, ch, G);
+      const C* B;
+      index_t ldb;
+      if (std::is_same_v<T, C> && nc == nv) {
+        B = reinterpret_cast<const C*>(X.data()) + n0, ldb = N;
+      } else {
+        C* pb = scratch<C, 1>(K * nv);
+        for (index_t k = 0; k < K; ++k) {
+          for (index_t j = 0; j < nc; ++j) pb[k * nv + j] = to_compute<C>(X(k, n0 + j));
+          for (index_t j = nc; j < nv; ++j) pb[k * nv + j] = C(0);
+        }
+        B = pb, ldb = nv;
+      }
+      KL::sampled(e, G, CW, B, ldb, nv, dvals, u0, u1);
+    }
+  });
+}
+
+/// db[ch] = Σ over the outputs of channel ch of dL/d(bias output). Output element (ch, i) is at
+/// ch·ch_stride + i·elem_stride for i < count.
+template <class T, class Chain>
+void bias_grad(const T* dY, const acc_t<T>* stash, index_t channels, index_t count,
+               index_t ch_stride, index_t elem_stride, const Chain& ch, T* db) {
+  using C = acc_t<T>;
+  parallel_for(channels, [&](index_t c) {
+    double s = 0;
+    for (index_t i = 0; i < count; ++i) {
+      const index_t pos = c * ch_stride + i * elem_stride;
+      s += ch.bias_gradient(to_compute<C>(dY[pos]), c, pos, stash ? stash[pos] : C(0));
+    }
+    db[c] = from_compute<T>(static_cast<C>(s));
+  });
+}
+
+}  // namespace stco::kernel::cpu

@@ -1,0 +1,173 @@
+// stco/kernel/cpu/microkernels.hpp — the register-tiled inner loops every CPU layout kernel is
+// built from. Each works on a chunk of chunk_cols<C> columns held in panel_vectors registers per
+// row; the layout kernels only decide which rows and values feed them.
+//
+//   row_accumulate         one output row += Σ v·B[k]         (N:M, CSR: each row its own k list)
+//   shared_accumulate<RB>  RB output rows += V·B[ks]           (tiles, blocks, dense rows: one k
+//                                                               list shared by RB rows, so each
+//                                                               loaded B row feeds RB FMAs)
+//   multi_dot<RB>          RB dot products of one B row        (the sampled product dW)
+#pragma once
+
+#include <type_traits>
+
+#include "stco/core/index.hpp"
+#include "stco/kernel/cpu/simd.hpp"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define STCO_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define STCO_ALWAYS_INLINE inline
+#endif
+
+namespace stco::kernel::cpu {
+
+/// acc[0, chunk) += Σ over each(emit) of v·B[k·ldb, +chunk). `each` calls emit(k, v) per term.
+template <class C, class Each>
+STCO_ALWAYS_INLINE void row_accumulate(C* acc, const C* B, index_t ldb, Each&& each) {
+  using S = simd<C>;
+  constexpr int W = S::width;
+  static_assert(panel_vectors == 4, "row_accumulate is unrolled for 4 vectors");
+  auto a0 = S::load(acc), a1 = S::load(acc + W), a2 = S::load(acc + 2 * W),
+       a3 = S::load(acc + 3 * W);
+  each([&](index_t k, C v) {
+    const C* b = B + k * ldb;
+    const auto bv = S::set1(v);
+    a0 += bv * S::load(b);
+    a1 += bv * S::load(b + W);
+    a2 += bv * S::load(b + 2 * W);
+    a3 += bv * S::load(b + 3 * W);
+  });
+  S::store(acc, a0);
+  S::store(acc + W, a1);
+  S::store(acc + 2 * W, a2);
+  S::store(acc + 3 * W, a3);
+}
+
+/// acc_rows[i][0, chunk) += Σ v_i·B[k] for i < RB over each(emit): emit(k, vcol) adds row k of B
+/// with weights vcol[i·rs] for the RB rows.
+template <int RB, class C, class Each>
+STCO_ALWAYS_INLINE void shared_accumulate_each(C* const* acc_rows, index_t rs, const C* B,
+                                               index_t ldb, Each&& each) {
+  using S = simd<C>;
+  constexpr int W = S::width, V = panel_vectors;
+  typename S::type a[RB][V];
+  for (int i = 0; i < RB; ++i)
+    for (int q = 0; q < V; ++q) a[i][q] = S::load(acc_rows[i] + q * W);
+  each([&](index_t k, const C* vcol) {
+    const C* b = B + k * ldb;
+    typename S::type bv[V];
+    for (int q = 0; q < V; ++q) bv[q] = S::load(b + q * W);
+    for (int i = 0; i < RB; ++i) {
+      const auto w = S::set1(vcol[i * rs]);
+      for (int q = 0; q < V; ++q) a[i][q] += w * bv[q];
+    }
+  });
+  for (int i = 0; i < RB; ++i)
+    for (int q = 0; q < V; ++q) S::store(acc_rows[i] + q * W, a[i][q]);
+}
+
+/// acc_rows[i][0, chunk) += Σ_j v[i·rs + j·cs] · B[k(j)·ldb, +chunk) for i < RB, j < count.
+template <int RB, class C, class KOf>
+STCO_ALWAYS_INLINE void shared_accumulate(C* const* acc_rows, const C* v, index_t rs, index_t cs,
+                                          index_t count, const C* B, index_t ldb, KOf&& k_of) {
+  shared_accumulate_each<RB>(acc_rows, rs, B, ldb, [&](auto&& emit) {
+    for (index_t j = 0; j < count; ++j) emit(k_of(j), v + j * cs);
+  });
+}
+
+/// shared_accumulate_each for any row count: register tiles of tile_rows, then the remainder.
+/// `each(emit, i0)` must emit the value columns offset to row i0.
+template <class C, class Each>
+inline void shared_accumulate_rows_each(C* const* acc_rows, index_t rows, index_t rs, const C* B,
+                                        index_t ldb, Each&& each) {
+  index_t i = 0;
+  auto part = [&](auto rb) {
+    constexpr int RB = decltype(rb)::value;
+    shared_accumulate_each<RB>(acc_rows + i, rs, B, ldb, [&](auto&& emit) { each(emit, i); });
+    i += RB;
+  };
+  while (i + tile_rows <= rows) part(std::integral_constant<int, tile_rows>{});
+  switch (rows - i) {
+    case 5:
+      if constexpr (tile_rows > 5) part(std::integral_constant<int, 5>{});
+      break;
+    case 4:
+      if constexpr (tile_rows > 4) part(std::integral_constant<int, 4>{});
+      break;
+    case 3:
+      if constexpr (tile_rows > 3) part(std::integral_constant<int, 3>{});
+      break;
+    case 2:
+      part(std::integral_constant<int, 2>{});
+      break;
+    case 1:
+      part(std::integral_constant<int, 1>{});
+      break;
+    default:
+      break;
+  }
+}
+
+/// shared_accumulate for any row count: tiles of tile_rows, then the remainder.
+template <class C, class KOf>
+inline void shared_accumulate_rows(C* const* acc_rows, index_t rows, const C* v, index_t rs,
+                                   index_t cs, index_t count, const C* B, index_t ldb, KOf&& k_of) {
+  index_t i = 0;
+  for (; i + tile_rows <= rows; i += tile_rows)
+    shared_accumulate<tile_rows>(acc_rows + i, v + i * rs, rs, cs, count, B, ldb, k_of);
+  switch (rows - i) {
+    case 5:
+      if constexpr (tile_rows > 5)
+        shared_accumulate<5>(acc_rows + i, v + i * rs, rs, cs, count, B, ldb, k_of);
+      break;
+    case 4:
+      if constexpr (tile_rows > 4)
+        shared_accumulate<4>(acc_rows + i, v + i * rs, rs, cs, count, B, ldb, k_of);
+      break;
+    case 3:
+      if constexpr (tile_rows > 3)
+        shared_accumulate<3>(acc_rows + i, v + i * rs, rs, cs, count, B, ldb, k_of);
+      break;
+    case 2:
+      shared_accumulate<2>(acc_rows + i, v + i * rs, rs, cs, count, B, ldb, k_of);
+      break;
+    case 1:
+      shared_accumulate<1>(acc_rows + i, v + i * rs, rs, cs, count, B, ldb, k_of);
+      break;
+    default:
+      break;
+  }
+}
+
+template <class C>
+STCO_ALWAYS_INLINE C hsum(typename simd<C>::type v) {
+  C s = 0;
+  for (int i = 0; i < simd<C>::width; ++i) s += v[i];
+  return s;
+}
+
+/// out[i] += dot(g_rows[i][0, n), b[0, n)) for i < RB; n is a multiple of the vector width.
+template <int RB, class C>
+STCO_ALWAYS_INLINE void multi_dot(C* const* out, const C* const* g_rows, const C* b, index_t n) {
+  using S = simd<C>;
+  constexpr int W = S::width;
+  typename S::type a[RB];
+  for (int i = 0; i < RB; ++i) a[i] = S::zero();
+  for (index_t q = 0; q < n; q += W) {
+    const auto bv = S::load(b + q);
+    for (int i = 0; i < RB; ++i) a[i] += bv * S::load(g_rows[i] + q);
+  }
+  for (int i = 0; i < RB; ++i) *out[i] += hsum<C>(a[i]);
+}
+
+/// multi_dot for any count of G rows (groups of 4, then single dots).
+template <class C>
+inline void multi_dot_rows(C* const* out, const C* const* g_rows, index_t rows, const C* b,
+                           index_t n) {
+  index_t i = 0;
+  for (; i + 4 <= rows; i += 4) multi_dot<4>(out + i, g_rows + i, b, n);
+  for (; i < rows; ++i) multi_dot<1>(out + i, g_rows + i, b, n);
+}
+
+}  // namespace stco::kernel::cpu

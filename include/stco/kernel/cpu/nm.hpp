@@ -1,0 +1,111 @@
+// stco/kernel/cpu/nm.hpp — N:M on the CPU: each row gathers the B rows its packed offsets name.
+//
+// Forward and dW read the offsets straight from the entity (⌈log2 M⌉ bits per value, decoded in
+// registers); no per-value index is ever expanded. The transposed product has no N:M structure
+// (a column's kept rows are arbitrary), so it walks the cached column map.
+#pragma once
+
+#include "stco/kernel/cpu/layout_kernel.hpp"
+#include "stco/layout/nm.hpp"
+
+namespace stco::kernel::cpu {
+
+template <int N, int M>
+struct layout_kernel<nm<N, M>> : generic_kernel<nm<N, M>> {
+  using L = nm<N, M>;
+  using E = nm_entity<N, M>;
+  static constexpr bool uses_column_map = true;
+
+  static index_t units(const E& e) { return e.logical_shape().rows; }
+  static index_t padded_rows(const E& e) { return e.logical_shape().rows; }
+  static index_t t_units(const E& e) { return e.logical_shape().cols; }
+
+  /// Calls f(k, slot) for the slots of row r in groups [g0, g1) that lie inside K.
+  template <class F>
+  STCO_ALWAYS_INLINE static void row_slots_in(const E& e, index_t r, index_t g0, index_t g1,
+                                              F&& f) {
+    constexpr int bits = E::bits;
+    const std::uint32_t* words = e.offsets().words().data();
+    const index_t K = e.logical_shape().cols, G = e.groups();
+    const index_t full = std::min(g1, K / M);  // groups with M real positions
+    index_t p = (r * G + g0) * N;
+    auto off = [&](index_t q) -> index_t {
+      if constexpr (32 % bits == 0) {
+        return (words[q * bits >> 5] >> ((q * bits) & 31)) & ((1u << bits) - 1u);
+      } else {
+        return e.offset(q);
+      }
+    };
+    index_t g = g0;
+    for (; g < full; ++g)
+      for (int j = 0; j < N; ++j, ++p) f(g * M + off(p), p);
+    for (; g < g1; ++g)
+      for (int j = 0; j < N; ++j, ++p) {
+        const index_t k = g * M + off(p);
+        if (k < K) f(k, p);
+      }
+  }
+
+  template <class C>
+  static void forward(const E& e, const C* vals, const C* B, index_t ldb, C* acc, index_t u0,
+                      index_t u1) {
+    constexpr index_t CH = chunk_cols<C>;
+    constexpr index_t gb = k_block / M > 0 ? k_block / M : 1;  // groups per cache block
+    const index_t G = e.groups();
+    for (index_t g0 = 0; g0 < G; g0 += gb) {
+      const index_t g1 = std::min(G, g0 + gb);
+      for (index_t r = u0; r < u1; ++r)
+        row_accumulate(acc + r * CH, B, ldb, [&](auto&& emit) {
+          row_slots_in(e, r, g0, g1, [&](index_t k, index_t p) { emit(k, vals[p]); });
+        });
+    }
+  }
+
+  template <class C>
+  static void sampled(const E& e, const C* G, index_t ldg, const C* B, index_t ldb, index_t n,
+                      C* dvals, index_t u0, index_t u1) {
+    for (index_t r = u0; r < u1; ++r) {
+      const C* g = G + r * ldg;
+      C* outs[4];
+      const C* brows[4];
+      int q = 0;
+      auto flush = [&] {
+        dots_with(g, brows, outs, q, n);
+        q = 0;
+      };
+      row_slots_in(e, r, 0, e.groups(), [&](index_t k, index_t p) {
+        outs[q] = dvals + p;
+        brows[q++] = B + k * ldb;
+        if (q == 4) flush();
+      });
+      if (q) flush();
+    }
+  }
+
+ private:
+  /// out[i] += dot(g, b[i]) for i < count ≤ 4: one load of g feeds up to four FMAs.
+  template <class C>
+  static void dots_with(const C* g, const C* const* b, C* const* out, int count, index_t n) {
+    using S = simd<C>;
+    constexpr int W = S::width;
+    if (count == 4) {
+      auto a0 = S::zero(), a1 = S::zero(), a2 = S::zero(), a3 = S::zero();
+      for (index_t q = 0; q < n; q += W) {
+        const auto gv = S::load(g + q);
+        a0 += gv * S::load(b[0] + q);
+        a1 += gv * S::load(b[1] + q);
+        a2 += gv * S::load(b[2] + q);
+        a3 += gv * S::load(b[3] + q);
+      }
+      *out[0] += hsum<C>(a0), *out[1] += hsum<C>(a1), *out[2] += hsum<C>(a2),
+          *out[3] += hsum<C>(a3);
+      return;
+    }
+    for (int i = 0; i < count; ++i) {
+      const C* gr = g;
+      multi_dot<1>(out + i, &gr, b[i], n);
+    }
+  }
+};
+
+}  // namespace stco::kernel::cpu
