@@ -24,7 +24,7 @@ struct layout_kernel<block<BR, BC>> {
                       index_t u1) {
     constexpr index_t CH = chunk_cols<C>;
     const index_t K = e.logical_shape().cols;
-    const index_t kb = std::max<index_t>(1, k_block / BC);  // block columns per cache block
+    const index_t kb = std::max<index_t>(1, k_block<C> / BC);  // block columns per cache block
     e.col_index().visit([&](const auto* bcol, index_t) {
       std::vector<index_t> cur(static_cast<std::size_t>(u1 - u0));
       for (index_t b = u0; b < u1; ++b) cur[b - u0] = e.row_ptr()[b];

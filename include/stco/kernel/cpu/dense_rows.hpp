@@ -24,8 +24,8 @@ struct dense_rows_kernel {
     constexpr index_t CH = chunk_cols<C>;
     const index_t K = e.logical_shape().cols;
     C* rows[row_capacity(1)];
-    for (index_t k0 = 0; k0 < K; k0 += k_block) {
-      const index_t nk = std::min(K, k0 + k_block) - k0;
+    for (index_t k0 = 0; k0 < K; k0 += k_block<C>) {
+      const index_t nk = std::min(K, k0 + k_block<C>) - k0;
       for (index_t i = u0; i < u1; i += tile_rows) {
         const index_t n = std::min<index_t>(tile_rows, u1 - i);
         for (index_t q = 0; q < n; ++q) rows[q] = acc + row_of(i + q) * CH;
@@ -41,8 +41,8 @@ struct dense_rows_kernel {
     constexpr index_t CH = chunk_cols<C>;
     const index_t K = e.logical_shape().cols, Rs = stored_rows(e);
     C* outs[row_capacity(1)];
-    for (index_t r0 = 0; r0 < Rs; r0 += k_block) {
-      const index_t nr = std::min(Rs, r0 + k_block) - r0;
+    for (index_t r0 = 0; r0 < Rs; r0 += k_block<C>) {
+      const index_t nr = std::min(Rs, r0 + k_block<C>) - r0;
       for (index_t k = v0; k < v1; k += tile_rows) {
         const index_t n = std::min<index_t>(tile_rows, v1 - k);
         for (index_t q = 0; q < n; ++q) outs[q] = D + (k + q) * CH;

@@ -18,8 +18,10 @@
 
 namespace stco::kernel::cpu {
 
-/// Reduction columns per cache block: a block of B rows (k_block × chunk) stays in L1.
-inline constexpr index_t k_block = 128;
+/// Reduction rows per cache block: a block of B rows (k_block × chunk) fills about 32 KiB, so it
+/// stays in L1 while every output row passes over it.
+template <class C>
+inline constexpr index_t k_block = 32768 / (chunk_cols<C> * static_cast<index_t>(sizeof(C)));
 
 /// The kernel of any layout, through the cached slot maps (CSR, tile_vector's transposed and dW
 /// products, and the fallback of structured layouts).
@@ -39,27 +41,46 @@ struct generic_kernel {
     const auto& m = row_slots<L>(e);
     const index_t K = e.logical_shape().cols;
     std::vector<index_t> cur(m.ptr.begin() + u0, m.ptr.begin() + u1);
-    for (index_t k0 = 0; k0 < K; k0 += k_block) {
-      const index_t k1 = std::min(K, k0 + k_block);
+    for (index_t k0 = 0; k0 < K; k0 += k_block<C>) {
+      const index_t k1 = std::min(K, k0 + k_block<C>);
       for (index_t r = u0; r < u1; ++r) {
         index_t& p = cur[r - u0];
         const index_t end = m.ptr[r + 1];
         row_accumulate(acc + r * CH, B, ldb, [&](auto&& emit) {
+          for (; p + 1 < end && m.other[p + 1] < k1; p += 2)
+            emit(index_t{m.other[p]}, vals[m.slot[p]], index_t{m.other[p + 1]},
+                 vals[m.slot[p + 1]]);
           for (; p < end && m.other[p] < k1; ++p) emit(index_t{m.other[p]}, vals[m.slot[p]]);
         });
       }
     }
   }
 
+  /// D[k] for columns [v0, v1). Rows of G are visited in blocks that fit L1 (column lists are
+  /// sorted by row, so a cursor per column walks each list once over all blocks).
   template <class C>
   static void transposed(const E& e, const C* vals, const C* G, C* D, index_t v0, index_t v1) {
     constexpr index_t CH = chunk_cols<C>;
     const auto& m = column_slots<L>(e);
-    for (index_t k = v0; k < v1; ++k)
-      row_accumulate(D + k * CH, G, CH, [&](auto&& emit) {
-        for (index_t p = m.ptr[k]; p < m.ptr[k + 1]; ++p)
-          emit(index_t{m.other[p]}, vals[m.slot[p]]);
-      });
+    const index_t R = e.logical_shape().rows;
+    std::vector<index_t> cur(m.ptr.begin() + v0, m.ptr.begin() + v1);
+    for (index_t r0 = 0; r0 < R; r0 += k_block<C>) {
+      const auto r1 = static_cast<std::uint32_t>(std::min(R, r0 + k_block<C>));
+      for (index_t k = v0; k < v1; ++k) {
+        index_t& p = cur[k - v0];
+        const index_t end = m.ptr[k + 1];
+        if (p == end || m.other[p] >= r1) continue;
+        row_accumulate(D + k * CH, G, CH, [&](auto&& emit) {
+          for (; p + 1 < end && m.other[p + 1] < r1; p += 2)
+            emit(index_t{m.other[p]}, vals[m.slot[p]], index_t{m.other[p + 1]},
+                 vals[m.slot[p + 1]]);
+          if (p < end && m.other[p] < r1) {
+            emit(index_t{m.other[p]}, vals[m.slot[p]]);
+            ++p;
+          }
+        });
+      }
+    }
   }
 
   /// transposed, restricted to rows [r_lo, r_hi) (one group of a grouped convolution); column

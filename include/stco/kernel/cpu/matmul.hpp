@@ -40,6 +40,19 @@ index_t unit_row(const E& e, index_t u) {
 template <class L>
 inline constexpr bool rows_splittable = !std::is_same_v<L, channel>;
 
+/// B[k][0, width) = X[k, n0 + j] for j < nc, zero beyond: a chunk of X, contiguous.
+template <class T, class C>
+void pack_columns(matrix_view<const T> X, index_t n0, index_t nc, index_t width, C* B) {
+  const index_t K = X.extent(0), N = X.extent(1);
+  const T* x = X.data();
+  for (index_t k = 0; k < K; ++k) {
+    C* b = B + k * width;
+    const T* xk = x + k * N + n0;
+    for (index_t j = 0; j < nc; ++j) b[j] = to_compute<C>(xk[j]);
+    for (index_t j = nc; j < width; ++j) b[j] = C(0);
+  }
+}
+
 /// Y[R, N] = chain(W·X). `stash` (R·N, may be null) receives the activation input.
 template <class T, class L, class Chain>
 void matmul_forward(const sparse_matrix<T, L>& W, matrix_view<const T> X, T* Y, const Chain& ch,
@@ -61,18 +74,11 @@ void matmul_forward(const sparse_matrix<T, L>& W, matrix_view<const T> X, T* Y, 
     const index_t r1 = rows_splittable<L> ? std::min(PR, unit_row<KL>(e, u1)) : PR;
     C* acc = scratch<C, 0>(PR * CH);
     std::fill(acc + r0 * CH, acc + r1 * CH, C(0));
-    const C* B;
-    index_t ldb;
-    if (std::is_same_v<T, C> && nc == CH) {
-      B = reinterpret_cast<const C*>(X.data()) + n0, ldb = N;
-    } else {
-      C* pb = scratch<C, 1>(K * CH);
-      for (index_t k = 0; k < K; ++k) {
-        for (index_t j = 0; j < nc; ++j) pb[k * CH + j] = to_compute<C>(X(k, n0 + j));
-        for (index_t j = nc; j < CH; ++j) pb[k * CH + j] = C(0);
-      }
-      B = pb, ldb = CH;
-    }
+    // Pack the chunk contiguously: rows of X are N apart, and a power-of-two N would map a
+    // k-block of them onto a few L1 sets.
+    C* B = scratch<C, 1>(K * CH);
+    pack_columns(X, n0, nc, CH, B);
+    const index_t ldb = CH;
     KL::forward(e, vals, B, ldb, acc, u0, u1);
     for (index_t r = r0; r < std::min(r1, R); ++r) {
       const C* a = acc + r * CH;
@@ -159,18 +165,9 @@ void matmul_grad_w(const sparse_matrix<T, L>& W, matrix_view<const T> X, const T
       const index_t nc = std::min(CW, N - n0);
       const index_t nv = round_up(nc, index_t{simd<C>::width});
       pack_matmul_dz(dY, stash, R, N, n0, nc, CW, r0, r1, ch, G);
-      const C* B;
-      index_t ldb;
-      if (std::is_same_v<T, C> && nc == nv) {
-        B = reinterpret_cast<const C*>(X.data()) + n0, ldb = N;
-      } else {
-        C* pb = scratch<C, 1>(K * nv);
-        for (index_t k = 0; k < K; ++k) {
-          for (index_t j = 0; j < nc; ++j) pb[k * nv + j] = to_compute<C>(X(k, n0 + j));
-          for (index_t j = nc; j < nv; ++j) pb[k * nv + j] = C(0);
-        }
-        B = pb, ldb = nv;
-      }
+      C* B = scratch<C, 1>(K * nv);
+      pack_columns(X, n0, nc, nv, B);
+      const index_t ldb = nv;
       KL::sampled(e, G, CW, B, ldb, nv, dvals, u0, u1);
     }
   });

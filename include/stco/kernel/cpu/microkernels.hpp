@@ -22,26 +22,51 @@
 
 namespace stco::kernel::cpu {
 
-/// acc[0, chunk) += Σ over each(emit) of v·B[k·ldb, +chunk). `each` calls emit(k, v) per term.
+/// Keeps v in a register: without it GCC folds each use of a loaded B vector into its own memory
+/// operand, and the RB-fold reuse the register tile exists for turns into RB loads.
+template <class V>
+STCO_ALWAYS_INLINE void in_register(V& v) {
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+  asm("" : "+v"(v));
+#else
+  (void)v;
+#endif
+}
+
+/// acc[0, chunk) += Σ over each(emit) of v·B[k·ldb, +chunk). `each` calls emit(k, v) per term,
+/// or emit(k0, v0, k1, v1) for two terms: pairs go to two accumulator sets, so eight independent
+/// FMA chains hide the FMA latency (one set alone would stall on it every term).
 template <class C, class Each>
 STCO_ALWAYS_INLINE void row_accumulate(C* acc, const C* B, index_t ldb, Each&& each) {
   using S = simd<C>;
-  constexpr int W = S::width;
-  static_assert(panel_vectors == 4, "row_accumulate is unrolled for 4 vectors");
-  auto a0 = S::load(acc), a1 = S::load(acc + W), a2 = S::load(acc + 2 * W),
-       a3 = S::load(acc + 3 * W);
-  each([&](index_t k, C v) {
-    const C* b = B + k * ldb;
-    const auto bv = S::set1(v);
-    a0 += bv * S::load(b);
-    a1 += bv * S::load(b + W);
-    a2 += bv * S::load(b + 2 * W);
-    a3 += bv * S::load(b + 3 * W);
-  });
-  S::store(acc, a0);
-  S::store(acc + W, a1);
-  S::store(acc + 2 * W, a2);
-  S::store(acc + 3 * W, a3);
+  using V = typename S::type;
+  constexpr int W = S::width, P = panel_vectors;
+  V a[P], c[P];
+  for (int q = 0; q < P; ++q) a[q] = S::load(acc + q * W), c[q] = S::zero();
+  struct emitter {
+    V (&a)[P];
+    V (&c)[P];
+    const C* B;
+    index_t ldb;
+    STCO_ALWAYS_INLINE void operator()(index_t k, C v) const {
+      const C* b = B + k * ldb;
+      const V bv = S::set1(v);
+      for (int q = 0; q < P; ++q) a[q] += bv * S::load(b + q * W);
+    }
+    STCO_ALWAYS_INLINE void operator()(index_t k, C v, index_t k2, C v2) const {
+      rows(B + k * ldb, v, B + k2 * ldb, v2);
+    }
+    /// Two terms given by their B row pointers.
+    STCO_ALWAYS_INLINE void rows(const C* b, C v, const C* d, C v2) const {
+      const V bv = S::set1(v), dv = S::set1(v2);
+      for (int q = 0; q < P; ++q) {
+        a[q] += bv * S::load(b + q * W);
+        c[q] += dv * S::load(d + q * W);
+      }
+    }
+  };
+  each(emitter{a, c, B, ldb});
+  for (int q = 0; q < P; ++q) S::store(acc + q * W, a[q] + c[q]);
 }
 
 /// acc_rows[i][0, chunk) += Σ v_i·B[k] for i < RB over each(emit): emit(k, vcol) adds row k of B
@@ -55,12 +80,15 @@ STCO_ALWAYS_INLINE void shared_accumulate_each(C* const* acc_rows, index_t rs, c
   for (int i = 0; i < RB; ++i)
     for (int q = 0; q < V; ++q) a[i][q] = S::load(acc_rows[i] + q * W);
   each([&](index_t k, const C* vcol) {
+    // RB broadcasts, then one B vector at a time: RB·V accumulators + RB + 1 registers (a
+    // preloaded B row would not fit beside them and spill).
     const C* b = B + k * ldb;
-    typename S::type bv[V];
-    for (int q = 0; q < V; ++q) bv[q] = S::load(b + q * W);
-    for (int i = 0; i < RB; ++i) {
-      const auto w = S::set1(vcol[i * rs]);
-      for (int q = 0; q < V; ++q) a[i][q] += w * bv[q];
+    typename S::type w[RB];
+    for (int i = 0; i < RB; ++i) w[i] = S::set1(vcol[i * rs]);
+    for (int q = 0; q < V; ++q) {
+      auto bq = S::load(b + q * W);
+      in_register(bq);
+      for (int i = 0; i < RB; ++i) a[i][q] += w[i] * bq;
     }
   });
   for (int i = 0; i < RB; ++i)

@@ -50,35 +50,55 @@ struct layout_kernel<nm<N, M>> : generic_kernel<nm<N, M>> {
   static void forward(const E& e, const C* vals, const C* B, index_t ldb, C* acc, index_t u0,
                       index_t u1) {
     constexpr index_t CH = chunk_cols<C>;
-    constexpr index_t gb = k_block / M > 0 ? k_block / M : 1;  // groups per cache block
-    const index_t G = e.groups();
+    constexpr index_t gb = k_block<C> / M > 0 ? k_block<C> / M : 1;  // groups per cache block
+    constexpr int bits = E::bits;
+    const index_t G = e.groups(), K = e.logical_shape().cols;
+    const index_t full = K / M;  // groups with M real positions
+    const std::uint32_t* words = e.offsets().words().data();
     for (index_t g0 = 0; g0 < G; g0 += gb) {
-      const index_t g1 = std::min(G, g0 + gb);
+      const index_t g1 = std::min(G, g0 + gb), gf = std::min(g1, full);
       for (index_t r = u0; r < u1; ++r)
         row_accumulate(acc + r * CH, B, ldb, [&](auto&& emit) {
-          row_slots_in(e, r, g0, g1, [&](index_t k, index_t p) { emit(k, vals[p]); });
+          index_t p = (r * G + g0) * N;
+          index_t g = g0;
+          if constexpr (32 % bits == 0 && N % 2 == 0) {
+            // Two slots per step: independent FMA chains; offsets decoded from the packed word.
+            for (; g < gf; ++g)
+              for (int j = 0; j < N; j += 2, p += 2) {
+                const std::uint32_t w = words[(p * bits) >> 5] >> ((p * bits) & 31);
+                emit(g * M + (w & ((1u << bits) - 1u)), vals[p],
+                     g * M + ((w >> bits) & ((1u << bits) - 1u)), vals[p + 1]);
+              }
+          }
+          row_slots_in(e, r, g, g1, [&](index_t k, index_t q) { emit(k, vals[q]); });
         });
     }
   }
 
+  /// dW at the kept slots of rows [u0, u1), blocked over K so the B rows of a block stay in L1
+  /// while every row of the range takes its dot products with them.
   template <class C>
   static void sampled(const E& e, const C* G, index_t ldg, const C* B, index_t ldb, index_t n,
                       C* dvals, index_t u0, index_t u1) {
-    for (index_t r = u0; r < u1; ++r) {
-      const C* g = G + r * ldg;
-      C* outs[4];
-      const C* brows[4];
-      int q = 0;
-      auto flush = [&] {
-        dots_with(g, brows, outs, q, n);
-        q = 0;
-      };
-      row_slots_in(e, r, 0, e.groups(), [&](index_t k, index_t p) {
-        outs[q] = dvals + p;
-        brows[q++] = B + k * ldb;
-        if (q == 4) flush();
-      });
-      if (q) flush();
+    const index_t Gs = e.groups();
+    const index_t gb = std::max<index_t>(1, 32768 / (ldb * static_cast<index_t>(sizeof(C))) / M);
+    for (index_t g0 = 0; g0 < Gs; g0 += gb) {
+      const index_t g1 = std::min(Gs, g0 + gb);
+      for (index_t r = u0; r < u1; ++r) {
+        const C* g = G + r * ldg;
+        C* outs[4];
+        const C* brows[4];
+        int q = 0;
+        row_slots_in(e, r, g0, g1, [&](index_t k, index_t p) {
+          outs[q] = dvals + p;
+          brows[q++] = B + k * ldb;
+          if (q == 4) {
+            dots_with(g, brows, outs, q, n);
+            q = 0;
+          }
+        });
+        if (q) dots_with(g, brows, outs, q, n);
+      }
     }
   }
 

@@ -28,7 +28,8 @@ struct simd {
     return v;
   }
   static void store(C* p, type v) { std::memcpy(p, &v, sizeof v); }
-  static type set1(C x) { return type{} + x; }
+  // x − (+0) is x for every x (−0 included), so this folds to a plain broadcast.
+  static type set1(C x) { return x - type{}; }
   static type zero() { return type{}; }
 };
 #else
@@ -62,10 +63,11 @@ struct simd {
 };
 #endif
 
-/// Vectors per accumulator row and rows per register tile: 4 vectors × 6 rows fill 24 of
-/// AVX-512's 32 registers; with 16 registers (AVX, SSE) 3 rows.
-inline constexpr int panel_vectors = 4;
-inline constexpr int tile_rows = simd_bytes == 64 ? 6 : 3;
+/// Vectors per accumulator row and rows per register tile. 8 vectors × 3 rows fill 24 of
+/// AVX-512's 32 registers; with 16 registers (AVX, SSE) 4 × 3. Long rows amortize the per-term
+/// index work of the gathering kernels (N:M, CSR) over more FMAs.
+inline constexpr int panel_vectors = simd_bytes == 64 ? 8 : 4;
+inline constexpr int tile_rows = 3;
 
 /// Length of a row-pointer array for n rows. The row-count dispatch instantiates every register
 /// tile height at every offset the compiler cannot rule out, so arrays get slack past n.

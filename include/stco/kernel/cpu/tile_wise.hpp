@@ -30,8 +30,8 @@ struct layout_kernel<tile_wise<T>> {
       std::vector<index_t> cur(static_cast<std::size_t>(u1 - u0));
       for (index_t t = u0; t < u1; ++t) cur[t - u0] = e.tile_ptr()[t];
       C* rows[row_capacity(T)];
-      for (index_t k0 = 0; k0 < K; k0 += k_block) {
-        const index_t k1 = k0 + k_block;
+      for (index_t k0 = 0; k0 < K; k0 += k_block<C>) {
+        const index_t k1 = k0 + k_block<C>;
         for (index_t t = u0; t < u1; ++t) {
           index_t& c0 = cur[t - u0];
           index_t c1 = c0;
