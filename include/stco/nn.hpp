@@ -1,0 +1,18 @@
+// stco/nn.hpp — module header: layers (Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, BatchNorm2d,
+// Flatten), softmax cross-entropy, the Sequential container, pruning schedules, model save/load
+// and the IDX (MNIST-format) reader. Host backend only for now (stco::nn::cpu).
+#pragma once
+
+#include "stco/nn/archive.hpp"
+#include "stco/nn/avg_pool2d.hpp"
+#include "stco/nn/backend.hpp"
+#include "stco/nn/batch_norm2d.hpp"
+#include "stco/nn/conv2d.hpp"
+#include "stco/nn/cross_entropy.hpp"
+#include "stco/nn/flatten.hpp"
+#include "stco/nn/idx.hpp"
+#include "stco/nn/linear.hpp"
+#include "stco/nn/max_pool2d.hpp"
+#include "stco/nn/pruning.hpp"
+#include "stco/nn/relu.hpp"
+#include "stco/nn/sequential.hpp"

@@ -1,0 +1,53 @@
+// stco/nn/avg_pool2d.hpp — average pooling over NHWC activations (padding counted in the divisor).
+#pragma once
+
+#include <string>
+
+#include "stco/nn/cpu/pooling.hpp"
+#include "stco/nn/layer.hpp"
+#include "stco/nn/pool_params.hpp"
+
+namespace stco::nn {
+
+template <class T, class B = cpu>
+class AvgPool2d : public layer<T, B> {
+ public:
+  using typename layer<T, B>::tensor4;
+
+  explicit AvgPool2d(const pool2d& p = pool2d::square(2)) : p_(p) {
+    p_.out_shape({1, p.kernel_h, p.kernel_w, 1}, "AvgPool2d");
+  }
+  explicit AvgPool2d(index_t kernel, index_t stride = 0, index_t pad = 0)
+      : AvgPool2d(pool2d::square(kernel, stride, pad)) {}
+
+  std::string name() const override {
+    return stco::detail::message("AvgPool2d(", p_.kernel_h, "x", p_.kernel_w, ", stride ", p_.sh(),
+                                 p_.pad_h ? ", pad " + std::to_string(p_.pad_h) : "", ")");
+  }
+  shape4 output_shape(const shape4& in) const override { return p_.out_shape(in, "AvgPool2d"); }
+
+  const tensor4& forward(const tensor4& x) override {
+    in_ = detail::shape_of(x);
+    const shape4 out = output_shape(in_);
+    detail::ensure_shape(y_, out);
+    avg_pool2d_forward(B{}, x.data(), in_, p_, out, y_.data());
+    return y_;
+  }
+  const tensor4& backward(const tensor4& dy, bool need_dx = true) override {
+    if (!need_dx) return dx_ = tensor4();
+    if (detail::shape_of(dy) != detail::shape_of(y_))
+      throw shape_error(stco::detail::message(
+          "stco::nn::AvgPool2d::backward: dy ", detail::shape_text(detail::shape_of(dy)),
+          " does not match the output ", detail::shape_text(detail::shape_of(y_))));
+    detail::ensure_shape(dx_, in_);
+    avg_pool2d_backward(B{}, dy.data(), in_, p_, detail::shape_of(y_), dx_.data());
+    return dx_;
+  }
+
+ private:
+  pool2d p_;
+  shape4 in_{};
+  tensor4 y_, dx_;
+};
+
+}  // namespace stco::nn
