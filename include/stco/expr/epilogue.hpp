@@ -9,10 +9,10 @@
 #pragma once
 
 #include <cmath>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
+#include "stco/config.hpp"
 #include "stco/core/index.hpp"
 #include "stco/core/value_traits.hpp"
 
@@ -25,11 +25,11 @@ struct bias {
   const T* b;
   static constexpr bool is_activation = false, is_bias = true;
   template <class C>
-  C apply(C z, index_t ch, index_t) const {
+  STCO_HD C apply(C z, index_t ch, index_t) const {
     return z + static_cast<C>(to_double(b[ch]));
   }
   template <class C>
-  C derivative(C, index_t, index_t) const {
+  STCO_HD C derivative(C, index_t, index_t) const {
     return C(1);
   }
 };
@@ -38,11 +38,11 @@ struct scale {
   double a;
   static constexpr bool is_activation = false, is_bias = false;
   template <class C>
-  C apply(C z, index_t, index_t) const {
+  STCO_HD C apply(C z, index_t, index_t) const {
     return z * static_cast<C>(a);
   }
   template <class C>
-  C derivative(C, index_t, index_t) const {
+  STCO_HD C derivative(C, index_t, index_t) const {
     return static_cast<C>(a);
   }
 };
@@ -52,11 +52,11 @@ struct residual {
   const T* r;
   static constexpr bool is_activation = false, is_bias = false;
   template <class C>
-  C apply(C z, index_t, index_t pos) const {
+  STCO_HD C apply(C z, index_t, index_t pos) const {
     return z + static_cast<C>(to_double(r[pos]));
   }
   template <class C>
-  C derivative(C, index_t, index_t) const {
+  STCO_HD C derivative(C, index_t, index_t) const {
     return C(1);
   }
 };
@@ -65,12 +65,12 @@ struct relu {
   static constexpr bool is_activation = true, is_bias = false;
   static const char* name() { return "relu"; }
   template <class C>
-  C apply(C z, index_t, index_t) const {
+  STCO_HD C apply(C z, index_t, index_t) const {
     return z > C(0) ? z : C(0);
   }
   /// d relu / dz at the activation input z.
   template <class C>
-  C derivative(C z, index_t, index_t) const {
+  STCO_HD C derivative(C z, index_t, index_t) const {
     return z > C(0) ? C(1) : C(0);
   }
 };
@@ -81,12 +81,12 @@ struct gelu {
   static const char* name() { return "gelu"; }
   static constexpr double k0 = 0.7978845608028654, k1 = 0.044715;  // √(2/π)
   template <class C>
-  C apply(C z, index_t, index_t) const {
+  STCO_HD C apply(C z, index_t, index_t) const {
     const C u = static_cast<C>(k0) * (z + static_cast<C>(k1) * z * z * z);
     return C(0.5) * z * (C(1) + std::tanh(u));
   }
   template <class C>
-  C derivative(C z, index_t, index_t) const {
+  STCO_HD C derivative(C z, index_t, index_t) const {
     const C u = static_cast<C>(k0) * (z + static_cast<C>(k1) * z * z * z);
     const C t = std::tanh(u);
     const C du = static_cast<C>(k0) * (C(1) + C(3) * static_cast<C>(k1) * z * z);
@@ -96,10 +96,58 @@ struct gelu {
 
 }  // namespace ops
 
-/// The ops after a core op, in application order.
+namespace detail {
+/// The ops of a chain: a minimal tuple (head, then the rest) that is trivially copyable whenever
+/// its ops are, so the same chain object is a CUDA kernel argument and runs in device code.
+template <class... Ops>
+struct op_list {};
+template <class Op, class... Rest>
+struct op_list<Op, Rest...> {
+  Op head;
+  op_list<Rest...> tail;
+};
+
+/// l with op appended.
+template <class Op>
+op_list<Op> append_op(const op_list<>&, const Op& op) {
+  return {op, {}};
+}
+template <class H, class... R, class Op>
+op_list<H, R..., Op> append_op(const op_list<H, R...>& l, const Op& op) {
+  return {l.head, append_op(l.tail, op)};
+}
+
+template <class C>
+STCO_HD C apply_ops(const op_list<>&, C z, index_t, index_t, C*) {
+  return z;
+}
+template <class C, class Op, class... Rest>
+STCO_HD C apply_ops(const op_list<Op, Rest...>& l, C z, index_t ch, index_t pos, C* stash) {
+  if constexpr (Op::is_activation)
+    if (stash) *stash = z;
+  return apply_ops(l.tail, l.head.apply(z, ch, pos), ch, pos, stash);
+}
+
+/// Product of the derivatives of the ops in l (after the bias only, when AfterBias).
+template <bool AfterBias, class C>
+STCO_HD C factor_ops(const op_list<>&, index_t, index_t, C, bool) {
+  return C(1);
+}
+template <bool AfterBias, class C, class Op, class... Rest>
+STCO_HD C factor_ops(const op_list<Op, Rest...>& l, index_t ch, index_t pos, C act_in,
+                     bool seen_bias) {
+  const bool counted = !AfterBias || seen_bias;
+  const C d = counted ? l.head.derivative(act_in, ch, pos) : C(1);
+  return d * factor_ops<AfterBias>(l.tail, ch, pos, act_in, seen_bias || Op::is_bias);
+}
+}  // namespace detail
+
+/// The ops after a core op, in application order. Trivially copyable (the ops hold pointers and
+/// scalars), and every member function is host and device code, so CUDA kernels take the chain
+/// by value and apply it as the CPU kernels do.
 template <class... Ops>
 struct chain {
-  std::tuple<Ops...> ops;
+  detail::op_list<Ops...> ops;
 
   static constexpr int activations = (0 + ... + int(Ops::is_activation));
   static constexpr int biases = (0 + ... + int(Ops::is_bias));
@@ -111,44 +159,19 @@ struct chain {
 
   /// y for core output z; writes the activation's input to *stash when asked.
   template <class C>
-  C apply(C z, index_t ch, index_t pos, C* stash = nullptr) const {
-    return apply_from<0>(z, ch, pos, stash);
+  STCO_HD C apply(C z, index_t ch, index_t pos, C* stash = nullptr) const {
+    return detail::apply_ops(ops, z, ch, pos, stash);
   }
 
   /// dL/dz (the core output) from dL/dy, given the stashed activation input.
   template <class C>
-  C core_gradient(C dy, index_t ch, index_t pos, C act_in) const {
-    return dy * factor_from<0, false>(ch, pos, act_in);
+  STCO_HD C core_gradient(C dy, index_t ch, index_t pos, C act_in) const {
+    return dy * detail::factor_ops<false>(ops, ch, pos, act_in, false);
   }
   /// dL/d(bias output) from dL/dy: the derivative of the ops after the bias only.
   template <class C>
-  C bias_gradient(C dy, index_t ch, index_t pos, C act_in) const {
-    return dy * factor_from<0, true>(ch, pos, act_in);
-  }
-
- private:
-  template <std::size_t I, class C>
-  C apply_from(C z, index_t ch, index_t pos, C* stash) const {
-    if constexpr (I == sizeof...(Ops)) {
-      return z;
-    } else {
-      const auto& op = std::get<I>(ops);
-      if constexpr (std::tuple_element_t<I, std::tuple<Ops...>>::is_activation)
-        if (stash) *stash = z;
-      return apply_from<I + 1>(op.apply(z, ch, pos), ch, pos, stash);
-    }
-  }
-  /// Product of the derivatives of ops I.. (after the bias only, when AfterBias).
-  template <std::size_t I, bool AfterBias, class C>
-  C factor_from(index_t ch, index_t pos, C act_in, bool seen_bias = false) const {
-    if constexpr (I == sizeof...(Ops)) {
-      return C(1);
-    } else {
-      using Op = std::tuple_element_t<I, std::tuple<Ops...>>;
-      const bool counted = !AfterBias || seen_bias;
-      const C d = counted ? std::get<I>(ops).derivative(act_in, ch, pos) : C(1);
-      return d * factor_from<I + 1, AfterBias>(ch, pos, act_in, seen_bias || Op::is_bias);
-    }
+  STCO_HD C bias_gradient(C dy, index_t ch, index_t pos, C act_in) const {
+    return dy * detail::factor_ops<true>(ops, ch, pos, act_in, false);
   }
 };
 

@@ -69,6 +69,9 @@ void eval(basic_tensor_view<T, Ext> y, const E& e,
   using F = flatten<E>;
   using Core = typename F::core_type;
   using V = typename E::value_type;
+  static_assert(!is_device_core<Core>::value,
+                "stco::eval: the expression's operands live on the device; evaluate it into a "
+                "stco::cuda::device_tensor with stco::eval(Y, expr, stco::cuda::stream{s})");
   static_assert(std::is_same_v<std::remove_const_t<T>, V>,
                 "stco::eval: the output tensor's value type differs from the expression's");
   static_assert(detail::cpu_value_type_v<V>,

@@ -23,6 +23,9 @@ class gradient {
   using F = flatten<E>;
   using Core = typename F::core_type;
   using Chain = typename F::chain_type;
+  static_assert(!is_device_core<Core>::value,
+                "stco::grad: the expression's operands live on the device; pass a device dY and "
+                "a stream: stco::grad(expr, dY, stash, stco::cuda::stream{s})");
 
  public:
   using value_type = typename E::value_type;

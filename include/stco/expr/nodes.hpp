@@ -62,6 +62,13 @@ struct epilogue_expr {
   index_t channels() const { return inner.channels(); }
 };
 
+/// True for core ops whose operands live in device memory (declared by stco/cuda.cuh with
+/// `static constexpr bool on_device = true`): host evaluation refuses them at compile time.
+template <class Core, class = void>
+struct is_device_core : std::false_type {};
+template <class Core>
+struct is_device_core<Core, std::enable_if_t<Core::on_device>> : std::true_type {};
+
 template <class E, class = void>
 struct is_expression : std::false_type {};
 template <class E>
@@ -212,7 +219,7 @@ struct flatten<epilogue_expr<Inner, Op>> {
   using chain_type = typename append<typename inner::chain_type>::type;
   static const core_type& core(const epilogue_expr<Inner, Op>& e) { return inner::core(e.inner); }
   static chain_type epilogue(const epilogue_expr<Inner, Op>& e) {
-    return {std::tuple_cat(inner::epilogue(e.inner).ops, std::make_tuple(e.op))};
+    return {detail::append_op(inner::epilogue(e.inner).ops, e.op)};
   }
 };
 
