@@ -359,12 +359,7 @@ class archive {
     return parse(bytes, path);
   }
 
-  [[noreturn]] void fail(const record& r, const std::string& why) const {
-    throw format_error(stco::detail::message("stco::nn::load: '", source_, "', record '", r.name,
-                                             "' at offset ", r.offset, ": ", why));
-  }
-
- private:
+  /// Adds a record as it is (the typed put() builds them); argument_error for a duplicate name.
   void add(record r) {
     if (find(r.name))
       throw argument_error(
@@ -372,6 +367,13 @@ class archive {
     records_.push_back(std::move(r));
   }
 
+  /// Throws format_error naming this archive's source, record r and its offset.
+  [[noreturn]] void fail(const record& r, const std::string& why) const {
+    throw format_error(stco::detail::message("stco::nn::load: '", source_, "', record '", r.name,
+                                             "' at offset ", r.offset, ": ", why));
+  }
+
+ private:
   const record& take(const std::string& name) const {
     const record* r = find(name);
     if (!r)
