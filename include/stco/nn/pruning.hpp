@@ -75,6 +75,7 @@ class pruning_schedule {
   double final_sparsity() const noexcept { return s_; }
   index_t pruning_begins() const noexcept { return begin_; }
   index_t pruning_ends() const noexcept { return end_; }
+  const mask_rule& mask_update_rule() const noexcept { return rule_; }
 
   /// The ramp's target sparsity after step t (0 before the pruning phase).
   double target(index_t t) const {
