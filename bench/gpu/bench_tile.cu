@@ -1,0 +1,410 @@
+// bench/gpu/bench_tile.cu — the tile tensor-core kernels (tiletc) against cuBLAS dense and
+// cuSPARSE CSR on the same mask: forward (bias + ReLU epilogue, stash), dX, dW and the training
+// step (forward + dX + dW, against three cuBLAS GEMMs), half, for tile_wise<32/64/128> at 50% and
+// 75%, tile_vector<128,2,4>, block<32,32> and channel at 4096³ and 8192³, and the conv layers of
+// VGG16 and ResNet-18 at batch 32, 224×224 (ours: implicit-im2col conv kernels; cuBLAS: the im2col
+// GEMM of the layer, M = Cout, K = KH·KW·Cin, N = 32·H_out·W_out, im2col itself not counted).
+//
+// Every number is the median of CUDA-event timings after warm-up, over input sets rotated so the
+// data exceed L2. Counters: us (ours), TFLOPs (dense-equivalent 2·M·N·K / time), vs_cublas and
+// vs_csr (peer time / our time: > 1 means faster than the peer). After the runs, a summary prints
+// the per-network step totals (Σ repeat × layer step) per layout against dense.
+#include <benchmark/benchmark.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../common/networks.hpp"
+#include "peers/cublas_gemm.hpp"
+#include "peers/cusparse_csr.hpp"
+#include "peers/timer.hpp"
+#include "stco/core.hpp"
+#include "stco/expr/epilogue.hpp"
+#include "stco/kernel/cuda/tiletc/ops.cuh"
+#include "stco/layout/cuda/layouts.cuh"
+#include "stco/layouts.hpp"
+
+namespace {
+using stco::index_t;
+namespace bg = stco_bench::gpu;
+namespace tc = stco::kernel::cuda::tiletc;
+using T = stco::half;
+
+template <class U>
+U* dalloc(std::size_t n) {
+  U* p = nullptr;
+  bg::check(cudaMalloc(&p, std::max<std::size_t>(n, 1) * sizeof(U)), "cudaMalloc");
+  return p;
+}
+/// Random fp16 in [-1, 1] on the device.
+__global__ void fill_random(std::uint16_t* p, std::size_t n, unsigned seed) {
+  for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < n;
+       i += std::size_t{gridDim.x} * blockDim.x) {
+    unsigned x = static_cast<unsigned>(i) * 2654435761u ^ seed;
+    x ^= x >> 15, x *= 2246822519u, x ^= x >> 13, x *= 3266489917u, x ^= x >> 16;
+    const float f = (static_cast<float>(x & 0xFFFFFF) / 16777216.f) * 2.f - 1.f;
+    p[i] = __half_as_ushort(__float2half_rn(f));
+  }
+}
+void random_fill(void* p, std::size_t n, unsigned seed) {
+  fill_random<<<1024, 256>>>(static_cast<std::uint16_t*>(p), n, seed);
+  bg::check(cudaGetLastError(), "fill_random");
+}
+
+// ------------------------------------------------------------------ random structured masks ---
+
+std::vector<index_t> random_subset(std::mt19937& rng, index_t n, index_t k) {
+  std::vector<index_t> all(static_cast<std::size_t>(n));
+  std::iota(all.begin(), all.end(), index_t{0});
+  for (index_t i = 0; i < k; ++i) std::swap(all[i], all[i + rng() % (n - i)]);
+  all.resize(static_cast<std::size_t>(k));
+  std::sort(all.begin(), all.end());
+  return all;
+}
+template <class L>
+struct mask;
+template <int TT>
+struct mask<stco::tile_wise<TT>> {
+  static auto make(std::mt19937& rng, index_t R, index_t K, double s) {
+    std::vector<index_t> ptr{0}, cols;
+    const index_t keep = stco::kept_count(K, s);
+    for (index_t t = 0; t < stco::ceil_div(R, TT); ++t) {
+      const auto c = random_subset(rng, K, keep);
+      cols.insert(cols.end(), c.begin(), c.end());
+      ptr.push_back(static_cast<index_t>(cols.size()));
+    }
+    return stco::tile_wise_entity<TT>::from_parts({R, K}, ptr, cols);
+  }
+};
+template <int TT, int N, int M>
+struct mask<stco::tile_vector<TT, N, M>> {
+  static auto make(std::mt19937& rng, index_t R, index_t K, double s) {
+    using L = stco::tile_vector<TT, N, M>;
+    std::vector<index_t> ptr{0}, cols;
+    const index_t keep = L::tile_columns_kept(K, s);
+    for (index_t t = 0; t < stco::ceil_div(R, TT); ++t) {
+      const auto c = random_subset(rng, K, keep);
+      cols.insert(cols.end(), c.begin(), c.end());
+      ptr.push_back(static_cast<index_t>(cols.size()));
+    }
+    index_t count = 0;
+    for (index_t t = 0; t + 1 < static_cast<index_t>(ptr.size()); ++t)
+      count += stco::ceil_div(ptr[t + 1] - ptr[t], M) * N * TT;
+    stco::packed_bits off(count, stco::offset_bits(M));
+    index_t base = 0;
+    for (index_t t = 0; t + 1 < static_cast<index_t>(ptr.size()); ++t) {
+      const index_t G = stco::ceil_div(ptr[t + 1] - ptr[t], M);
+      for (index_t g = 0; g < G; ++g)
+        for (index_t r = 0; r < TT; ++r) {
+          const auto pick = random_subset(rng, M, N);
+          for (int j = 0; j < N; ++j)
+            off.set(base + (g * N + j) * TT + r, static_cast<unsigned>(pick[j]));
+        }
+      base += G * N * TT;
+    }
+    return stco::tile_vector_entity<TT, N, M>::from_parts({R, K}, ptr, cols, off.words());
+  }
+};
+template <int BR, int BC>
+struct mask<stco::block<BR, BC>> {
+  static auto make(std::mt19937& rng, index_t R, index_t K, double s) {
+    const index_t Rb = stco::ceil_div(R, BR), Kb = stco::ceil_div(K, BC);
+    const auto keep = random_subset(rng, Rb * Kb, stco::kept_count(Rb * Kb, s));
+    std::vector<index_t> ptr(static_cast<std::size_t>(Rb + 1), 0), cols;
+    for (index_t b : keep) ++ptr[b / Kb + 1], cols.push_back(b % Kb);
+    for (index_t i = 0; i < Rb; ++i) ptr[i + 1] += ptr[i];
+    return stco::block_entity<BR, BC>::from_parts({R, K}, ptr, cols);
+  }
+};
+template <>
+struct mask<stco::channel> {
+  static auto make(std::mt19937& rng, index_t R, index_t K, double s) {
+    return stco::channel_entity::from_parts({R, K}, random_subset(rng, R, stco::kept_count(R, s)));
+  }
+};
+
+/// A random weight of layout L on the device (values random on the device).
+template <class L>
+stco::cuda::device_sparse_matrix<T, L> weight(index_t R, index_t K, double s,
+                                              stco::cuda::stream st) {
+  std::mt19937 rng(static_cast<unsigned>(R * 131 + K * 7) + static_cast<unsigned>(s * 100));
+  stco::sparse_matrix<T, L> h(mask<L>::make(rng, R, K, s));
+  auto d = stco::cuda::device_sparse_matrix<T, L>::from_host(h, st);
+  random_fill(d.values(), static_cast<std::size_t>(d.value_count()), 7u);
+  return d;
+}
+
+/// CSR arrays of a weight's mask (values arbitrary nonzero).
+template <class L>
+void csr_of(const stco::cuda::device_sparse_matrix<T, L>& W, stco::cuda::stream st,
+            std::vector<int>& rp, std::vector<int>& ci, std::vector<std::uint16_t>& cv) {
+  const auto& e = *W.entity().host(st);
+  const index_t R = e.logical_shape().rows, K = e.logical_shape().cols;
+  std::vector<std::vector<int>> rows(static_cast<std::size_t>(R));
+  L::for_each_slot(e, [&](index_t, index_t r, index_t k) {
+    if (r < R && k < K) rows[static_cast<std::size_t>(r)].push_back(static_cast<int>(k));
+  });
+  rp.assign(1, 0);
+  for (auto& r : rows) {
+    std::sort(r.begin(), r.end());
+    ci.insert(ci.end(), r.begin(), r.end());
+    rp.push_back(static_cast<int>(ci.size()));
+  }
+  cv.assign(ci.size(), 0x3c00);  // 1.0
+}
+
+// ------------------------------------------------------------------------------ fixtures ---
+
+/// Activations and cuBLAS for one GEMM shape (or one conv layer): rotating X / dY sets, outputs.
+/// For a conv, X is NHWC and cuBLAS runs on a separate im2col-sized [K, N] operand (the im2col
+/// itself is not timed).
+struct problem {
+  std::string name;
+  long M, K, N;  // GEMM shape: W [M, K], X [K, N]
+  bool conv = false;
+  stco::conv_geometry g{};
+  int sets = 1;
+  cudaStream_t s{};
+  std::vector<T*> X, dY;
+  T *Y = nullptr, *dX = nullptr, *col = nullptr, *dcol = nullptr, *dWd = nullptr,
+    *w_dense = nullptr, *dW = nullptr, *bias = nullptr;
+  float* stash = nullptr;
+  bg::cublas_gemm blas;
+  std::map<std::string, double> blas_ms;  // fwd, dx, dw, step
+
+  long x_elems() const { return conv ? g.batch * g.in_h * g.in_w * g.in_c : K * N; }
+  problem(std::string n, long m, long k, long nn, const stco::conv_geometry* cg)
+      : name(std::move(n)), M(m), K(k), N(nn) {
+    if (cg) conv = true, g = *cg;
+    bg::check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
+    const long xe = x_elems();
+    sets = bg::rotating_sets(static_cast<std::size_t>((xe + M * N) * 2));
+    for (int i = 0; i < sets; ++i) {
+      X.push_back(dalloc<T>(static_cast<std::size_t>(xe)));
+      dY.push_back(dalloc<T>(static_cast<std::size_t>(M * N)));
+      random_fill(X.back(), static_cast<std::size_t>(xe), 100u + i);
+      random_fill(dY.back(), static_cast<std::size_t>(M * N), 200u + i);
+    }
+    Y = dalloc<T>(static_cast<std::size_t>(M * N));
+    dX = dalloc<T>(static_cast<std::size_t>(xe));
+    if (conv) {
+      col = dalloc<T>(static_cast<std::size_t>(K * N));
+      dcol = dalloc<T>(static_cast<std::size_t>(K * N));
+      random_fill(col, static_cast<std::size_t>(K * N), 9u);
+    }
+    dWd = dalloc<T>(static_cast<std::size_t>(M * K));
+    dW = dalloc<T>(static_cast<std::size_t>(M * K));
+    w_dense = dalloc<T>(static_cast<std::size_t>(M * K));
+    bias = dalloc<T>(static_cast<std::size_t>(M));
+    stash = dalloc<float>(static_cast<std::size_t>(M * N));
+    random_fill(w_dense, static_cast<std::size_t>(M * K), 5u);
+    random_fill(bias, static_cast<std::size_t>(M), 6u);
+    bg::check(cudaDeviceSynchronize(), "setup");
+  }
+  ~problem() {
+    cudaDeviceSynchronize();
+    for (auto p : X) cudaFree(p);
+    for (auto p : dY) cudaFree(p);
+    for (void* p :
+         {static_cast<void*>(Y), static_cast<void*>(dX), static_cast<void*>(col),
+          static_cast<void*>(dcol), static_cast<void*>(dWd), static_cast<void*>(dW),
+          static_cast<void*>(w_dense), static_cast<void*>(bias), static_cast<void*>(stash)})
+      cudaFree(p);
+    cudaStreamDestroy(s);
+  }
+  auto chain() const {
+    return stco::chain<stco::ops::bias<T>, stco::ops::relu>{{stco::ops::bias<T>{bias}, {{}, {}}}};
+  }
+  const T* b_operand(int i) const { return conv ? col : X[i % sets]; }
+  void blas_fwd(int i) { blas.run(s, CUDA_R_16F, false, false, M, N, K, w_dense, b_operand(i), Y); }
+  void blas_dx(int i) {
+    blas.run(s, CUDA_R_16F, true, false, K, N, M, w_dense, dY[i % sets], conv ? dcol : dX);
+  }
+  void blas_dw(int i) {
+    blas.run(s, CUDA_R_16F, false, true, M, K, N, dY[i % sets], b_operand(i), dWd);
+  }
+  const std::map<std::string, double>& cublas() {
+    if (blas_ms.empty()) {
+      blas_ms["fwd"] = bg::median_ms(
+          s, [&](int i) { blas_fwd(i); }, 5, 50, 150);
+      blas_ms["dx"] = bg::median_ms(
+          s, [&](int i) { blas_dx(i); }, 5, 50, 150);
+      blas_ms["dw"] = bg::median_ms(
+          s, [&](int i) { blas_dw(i); }, 5, 50, 150);
+      blas_ms["step"] = bg::median_ms(
+          s, [&](int i) { blas_fwd(i), blas_dx(i), blas_dw(i); }, 5, 50, 150);
+    }
+    return blas_ms;
+  }
+};
+
+std::unique_ptr<problem> current;
+problem& get(const std::string& name, long M, long K, long N, const stco::conv_geometry* g) {
+  if (!current || current->name != name) {
+    current.reset();
+    current = std::make_unique<problem>(name, M, K, N, g);
+  }
+  return *current;
+}
+
+/// Step times per (network, layout), summed with the layers' repeat counts.
+std::map<std::string, std::map<std::string, double>> network_steps;
+
+template <class L>
+void run_layout(benchmark::State& state, problem& pb, const std::string& lname, double sparsity,
+                bool with_csr) {
+  const stco::cuda::stream st(pb.s);
+  auto W = weight<L>(pb.M, pb.K, sparsity, st);
+  const auto chain = pb.chain();
+  auto fwd = [&](int i) {
+    if (pb.conv)
+      tc::conv_forward(W, pb.X[i % pb.sets], pb.Y, pb.g, chain, pb.stash, st);
+    else
+      tc::forward(W, pb.X[i % pb.sets], pb.Y, pb.N, chain, pb.stash, st);
+  };
+  auto dx = [&](int i) {
+    if (pb.conv)
+      tc::conv_grad_x(W, pb.dY[i % pb.sets], pb.stash, pb.dX, pb.g, chain, st);
+    else
+      tc::grad_x(W, pb.dY[i % pb.sets], pb.stash, pb.dX, pb.N, chain, st);
+  };
+  auto dw = [&](int i) {
+    if (pb.conv)
+      tc::conv_grad_w(W, pb.X[i % pb.sets], pb.dY[i % pb.sets], pb.stash, pb.dW, pb.g, chain, st);
+    else
+      tc::grad_w(W, pb.X[i % pb.sets], pb.dY[i % pb.sets], pb.stash, pb.dW, pb.N, chain, st);
+  };
+  const auto& blas = pb.cublas();
+  std::map<std::string, double> ours;
+  double csr = 0;
+  for (auto _ : state) {
+    ours["fwd"] = bg::median_ms(pb.s, fwd, 5, 50, 150);
+    ours["dx"] = bg::median_ms(pb.s, dx, 5, 50, 150);
+    ours["dw"] = bg::median_ms(pb.s, dw, 5, 50, 150);
+    ours["step"] = bg::median_ms(
+        pb.s, [&](int i) { fwd(i), dx(i), dw(i); }, 5, 50, 150);
+    if (with_csr) {
+      std::vector<int> rp, ci;
+      std::vector<std::uint16_t> cv;
+      csr_of(W, st, rp, ci, cv);
+      bg::cusparse_csr sp(CUDA_R_16F, pb.M, pb.K, pb.N, rp, ci, cv);
+      csr = bg::median_ms(
+          pb.s, [&](int i) { sp.run(pb.s, pb.X[i % pb.sets], pb.Y); }, 3, 10, 200);
+    }
+    state.SetIterationTime(ours["step"] * 1e-3);
+  }
+  const double flops = 2.0 * pb.M * pb.N * pb.K;
+  state.counters["M"] = static_cast<double>(pb.M);
+  state.counters["K"] = static_cast<double>(pb.K);
+  state.counters["N"] = static_cast<double>(pb.N);
+  state.counters["sparsity"] = sparsity;
+  state.counters["density"] = W.entity().density();
+  for (const char* o : {"fwd", "dx", "dw", "step"}) {
+    const double f = flops * (std::string(o) == "step" ? 3 : 1);
+    state.counters[std::string(o) + "_us"] = ours[o] * 1e3;
+    state.counters[std::string(o) + "_TFLOPs"] = f / (ours[o] * 1e-3) / 1e12;
+    state.counters[std::string(o) + "_vs_cublas"] = blas.at(o) / ours[o];
+    state.counters[std::string("cublas_") + o + "_us"] = blas.at(o) * 1e3;
+  }
+  if (csr > 0) state.counters["fwd_vs_csr"] = csr / ours["fwd"];
+  (void)lname;
+}
+
+struct entry {
+  std::string name;
+  long M, K, N;
+  bool conv;
+  stco::conv_geometry g;
+  std::string net;
+  int repeat;
+};
+
+std::vector<entry> problems() {
+  std::vector<entry> v{{"sq4096", 4096, 4096, 4096, false, {}, "", 1},
+                       {"sq8192", 8192, 8192, 8192, false, {}, "", 1}};
+  for (const auto* net : {&stco_bench::vgg16(), &stco_bench::resnet18()})
+    for (const auto& l : net->layers) {
+      stco::conv_geometry g{};
+      g.batch = 32, g.in_h = g.in_w = l.in_hw, g.in_c = l.cin, g.out_c = l.cout;
+      g.out_h = g.out_w = l.out_hw(), g.kh = g.kw = l.kernel, g.groups = 1;
+      g.stride_h = g.stride_w = l.stride, g.pad_h = g.pad_w = l.pad, g.dil_h = g.dil_w = 1;
+      v.push_back({net->name + "/" + l.name, l.cout, l.gemm_k(), 32L * l.out_hw() * l.out_hw(),
+                   true, g, net->name, l.repeat});
+    }
+  return v;
+}
+
+/// Registers layout L at sparsity s on problem e; `sync` forces the mma.sync mainloop (else
+/// wgmma where the build and the device have it).
+template <class L>
+void reg(const entry& e, const std::string& lname, double s, bool csr, bool sync = false) {
+  const std::string name = "tiletc/" + lname + (sync ? "/mma.sync" : "") + "/" +
+                           std::to_string(static_cast<int>(s * 100)) + "/" + e.name;
+  benchmark::RegisterBenchmark(name.c_str(),
+                               [e, lname, s, csr, sync](benchmark::State& st) {
+                                 problem& pb = get(e.name, e.M, e.K, e.N, e.conv ? &e.g : nullptr);
+                                 tc::prefer_wgmma() = !sync;
+                                 run_layout<L>(st, pb, lname, s, csr);
+                                 tc::prefer_wgmma() = true;
+                                 if (sync) return;
+                                 if (!e.net.empty()) {
+                                   auto& n = network_steps[e.net];
+                                   n[lname] += e.repeat * st.counters["step_us"].value;
+                                   if (lname == "channel")
+                                     n["dense(cuBLAS)"] += e.repeat * pb.cublas().at("step") * 1e3;
+                                 }
+                               })
+      ->UseManualTime()
+      ->Iterations(1)
+      ->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cudaDeviceProp prop{};
+  bg::check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
+  benchmark::AddCustomContext("device", prop.name);
+  benchmark::AddCustomContext("sm_count", std::to_string(prop.multiProcessorCount));
+  benchmark::AddCustomContext("epilogue", "bias + relu, stash (ours); none (cuBLAS)");
+  benchmark::AddCustomContext("wgmma", tc::sm90a_ready() ? "yes (sm_90a build)" : "no");
+  for (const auto& e : problems()) {
+    if (!e.conv) {
+      reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, true);
+      reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, false, true);
+      reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.5, e.M <= 4096);
+      reg<stco::tile_wise<64>>(e, "tile_wise<64>", 0.75, false);
+      reg<stco::tile_wise<32>>(e, "tile_wise<32>", 0.75, false);
+      reg<stco::tile_vector<128, 2, 4>>(e, "tile_vector<128,2,4>", 0.75, false);
+      reg<stco::block<32, 32>>(e, "block<32,32>", 0.75, false);
+      reg<stco::channel>(e, "channel", 0.75, false);
+    } else {
+      // Every layer runs each layout (the Cin = 3 stems too, through the element-wise paths).
+      reg<stco::channel>(e, "channel", 0.75, false);
+      reg<stco::tile_wise<64>>(e, "tile_wise<64>", 0.75, false);
+      if (e.g.in_c % 32 == 0) reg<stco::block<32, 32>>(e, "block<32,32>", 0.75, false);
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  current.reset();
+  std::printf(
+      "\nNetwork training step (forward + dX + dW over the conv layers, batch 32, 224x224, "
+      "75%% sparsity; block skips Cin %% 32 != 0 layers):\n");
+  for (const auto& [net, m] : network_steps) {
+    const double dense = m.count("dense(cuBLAS)") ? m.at("dense(cuBLAS)") : 0;
+    for (const auto& [l, us] : m)
+      std::printf("  %-10s %-22s %10.1f us  vs dense %.2fx\n", net.c_str(), l.c_str(), us,
+                  us > 0 ? dense / us : 0.0);
+  }
+  return 0;
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# One device call for the tile tensor-core kernels (tiletc): build (unless prebuilt binaries are
+# given), run the GPU tests, memcheck and racecheck, count the tensor-core instructions in the
+# SASS, and run the benchmark. Logs and JSON (with the device name) go to $OUT.
+#
+#   bash bench/gpu/tiletc.sh                 build here for sm_90a with -j16, then run
+#   bash bench/gpu/tiletc.sh DIR             run the binaries in DIR (test_tiletc_matmul,
+#                                            test_tiletc_conv, bench_tile; DIR/lib on the
+#                                            library path)
+# Environment: TILETC_BENCH_FILTER (Google Benchmark regex, default all), TILETC_SKIP_SANITIZERS=1.
+set -uo pipefail
+OUT=${OUT:-$PWD/out}
+mkdir -p "$OUT"
+BIN=${1:-}
+
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  nvcc --version | tail -2
+} >"$OUT/device.txt" 2>&1
+cat "$OUT/device.txt"
+
+if [ -z "$BIN" ]; then
+  cmake -S . -B build-tiletc-dev -DCMAKE_BUILD_TYPE=Release -DSTCO_WERROR=ON \
+    -DCMAKE_CUDA_ARCHITECTURES=90a >"$OUT/configure.log" 2>&1 || { tail -20 "$OUT/configure.log"; exit 1; }
+  cmake --build build-tiletc-dev -j16 --target test_tiletc_matmul test_tiletc_conv bench_tile \
+    >"$OUT/build.log" 2>&1 || { grep -E "error" "$OUT/build.log" | head -30; exit 1; }
+  BIN=$OUT/bin
+  mkdir -p "$BIN"
+  cp build-tiletc-dev/tests/test_tiletc_matmul build-tiletc-dev/tests/test_tiletc_conv \
+    build-tiletc-dev/bench/gpu/bench_tile "$BIN/"
+fi
+export LD_LIBRARY_PATH="$BIN/lib:${LD_LIBRARY_PATH:-}"
+
+rc=0
+for t in test_tiletc_matmul test_tiletc_conv; do
+  timeout 300 "$BIN/$t" >"$OUT/$t.log" 2>&1
+  r=$?
+  echo "$t rc=$r: $(grep -E '^\[doctest\] (test cases|assertions)' "$OUT/$t.log" | tr '\n' ' ')"
+  [ $r -ne 0 ] && rc=1 && grep -B2 -A12 -m3 "ERROR" "$OUT/$t.log" | head -60
+done
+
+if [ "${TILETC_SKIP_SANITIZERS:-0}" != 1 ]; then
+  san() {  # tool, log, binary, test-case filter
+    timeout 240 compute-sanitizer --tool "$1" --error-exitcode 9 "$BIN/$3" -tc="$4" >"$OUT/$2" 2>&1
+    echo "$1 $3 [$4] rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/$2" | head -2 | tr '\n' ' ')"
+  }
+  san memcheck memcheck_matmul.log test_tiletc_matmul "*tile_wise<128>*,*block*,*channel*,*tile_vector*"
+  san memcheck memcheck_conv.log test_tiletc_conv "*"
+  san racecheck racecheck_matmul.log test_tiletc_matmul "*tile_vector*"
+  san racecheck racecheck_conv.log test_tiletc_conv "*tile_vector*"
+fi
+
+# Which tensor-core instructions the kernels run (HMMA: mma.sync; HGMMA: wgmma).
+{
+  echo "HMMA: $(cuobjdump -sass "$BIN/bench_tile" 2>/dev/null | grep -c HMMA)"
+  echo "HGMMA: $(cuobjdump -sass "$BIN/bench_tile" 2>/dev/null | grep -c HGMMA)"
+  echo "LDL/STL (local memory): $(cuobjdump -sass "$BIN/bench_tile" 2>/dev/null | grep -cE 'LDL|STL')"
+} | tee "$OUT/sass.txt"
+
+timeout 420 "$BIN/bench_tile" --benchmark_filter="${TILETC_BENCH_FILTER:-.}" \
+  --benchmark_out="$OUT/bench_tile.json" --benchmark_out_format=json >"$OUT/bench_tile.log" 2>&1
+echo "bench rc=$?"
+python3 - "$OUT/bench_tile.json" <<'EOF' || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("device:", d["context"].get("device"))
+for b in d["benchmarks"]:
+    c = lambda k: b.get(k, float("nan"))
+    print(f'{b["name"]:58s} fwd {c("fwd_us"):9.1f}us x{c("fwd_vs_cublas"):5.2f} | dx x{c("dx_vs_cublas"):5.2f}'
+          f' | dw x{c("dw_vs_cublas"):5.2f} | step x{c("step_vs_cublas"):5.2f}'
+          + (f' | csr x{c("fwd_vs_csr"):6.1f}' if "fwd_vs_csr" in b else ""))
+EOF
+tail -12 "$OUT/bench_tile.log"
+exit $rc

@@ -1,0 +1,119 @@
+// The tile tensor-core matmul kernels on a GPU (label `gpu`): forward with each epilogue (and its
+// stash), dW at the kept addresses and dX = Wᵀ·dZ, for tile_wise, tile_vector, block, channel and
+// dense in half and bfloat16, against the double-precision dense reference on fresh random data,
+// on aligned and ragged shapes (R not a multiple of the tile, K and N not multiples of the CTA
+// tile, N odd: the element-wise paths).
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <initializer_list>
+
+#include "stco/kernel/cuda/tiletc/ops.cuh"
+#include "tiletc_support.cuh"
+
+namespace {
+
+using namespace tiletc_test;
+namespace tc = stco::kernel::cuda::tiletc;
+
+template <class L, class V>
+void matmul_case(index_t R, index_t K, index_t N, double sparsity,
+                 std::initializer_list<epi> epis) {
+  stco::cuda::owned_stream os;
+  const stco::cuda::stream s = os.get();
+  const auto W = stco::prune<L>(stco_test::random_matrix<V>(R, K), sparsity);
+  const auto dense = stco::decode(W);
+  const std::vector<double> w = doubles(std::vector<V>(dense.begin(), dense.end()));
+  const auto kept = stco::kept_mask(W.entity());
+  const auto X = random_values<V>(K * N), b = random_values<V>(R), res = random_values<V>(R * N),
+             dY = random_values<V>(R * N);
+  const auto x = doubles(X), bd = doubles(b), rd = doubles(res), dy = doubles(dY);
+  const auto Wd = stco::cuda::device_sparse_matrix<V, L>::from_host(W, s);
+  auto dXin = upload(X, s), db = upload(b, s), dres = upload(res, s), ddY = upload(dY, s);
+  const auto Z = stco::reference::matmul(w, x, R, K, N);
+
+  for (const bool wgmma : {true, false})
+    for (epi e : epis) {
+      tc::prefer_wgmma() = wgmma;
+      INFO(L::name(), " R=", R, " K=", K, " N=", N, " sparsity ", sparsity, " epilogue ",
+           epi_name(e), wgmma && tc::sm90a_ready() ? " (wgmma)" : " (mma.sync)");
+      with_chain<V>(e, db.data(), dres.data(), [&](const auto& chain) {
+        using Chain = std::decay_t<decltype(chain)>;
+        stco::cuda::device_buffer<V> Y(R * N, s), dX(K * N, s), dW(W.value_count(), s);
+        stco::cuda::device_buffer<float> st(R * N, s);
+        poison(Y, s), poison(dX, s), poison(dW, s), poison(st, s);
+
+        tc::forward(Wd, dXin.data(), Y.data(), N, chain, st.data(), s);
+        std::vector<double> yref(Z.size()), aref(Z.size());
+        for (index_t i = 0; i < R * N; ++i) {
+          yref[i] = y_ref(e, Z[i], bd[i / N], rd[i]);
+          aref[i] = act_ref(e, Z[i], bd[i / N]);
+        }
+        check_close(doubles(download(Y, s)), yref, tol<V>(), "forward Y");
+        std::vector<float> a(static_cast<std::size_t>(R * N), 0.f);
+        if constexpr (Chain::has_activation) {
+          a = download(st, s);
+          check_close(std::vector<double>(a.begin(), a.end()), aref, 1e-4, "forward stash");
+        }
+
+        const float* z = Chain::has_activation ? st.data() : nullptr;
+        tc::grad_w(Wd, dXin.data(), ddY.data(), z, dW.data(), N, chain, s);
+        tc::grad_x(Wd, ddY.data(), z, dX.data(), N, chain, s);
+        std::vector<double> dZ(static_cast<std::size_t>(R * N)), dWref, dXref;
+        for (index_t i = 0; i < R * N; ++i) dZ[i] = dz_ref(e, a[i], dy[i]);
+        stco::reference::matmul_grads(w, x, dZ, R, K, N, dWref, dXref);
+        check_close(doubles(download(dX, s)), dXref, tol<V>(), "dX");
+
+        const auto dWv = download(dW, s);
+        stco::sparse_matrix<V, L> dWs(W.entity_ptr());
+        std::memcpy(static_cast<void*>(dWs.values()), dWv.data(), dWv.size() * sizeof(V));
+        const auto dWdense = stco::decode(dWs);
+        std::vector<double> got(static_cast<std::size_t>(R * K));
+        for (index_t i = 0; i < R * K; ++i) {
+          got[i] = stco::to_double(dWdense[i]);
+          if (!kept[i]) dWref[i] = 0;
+        }
+        bool all_written = true;
+        for (const V& v : dWv) all_written = all_written && !std::isnan(stco::to_double(v));
+        CHECK(all_written);
+        check_close(got, dWref, tol<V>(), "dW");
+      });
+    }
+}
+
+const std::initializer_list<epi> every_epilogue = {epi::none, epi::bias_relu, epi::bias_gelu_scale,
+                                                   epi::scale_bias_relu_residual};
+
+}  // namespace
+
+TEST_CASE("tiletc matmul: tile_wise<128> half, every epilogue, aligned and ragged") {
+  matmul_case<stco::tile_wise<128>, stco::half>(256, 512, 512, 0.75, every_epilogue);
+  matmul_case<stco::tile_wise<128>, stco::half>(200, 333, 200, 0.5, every_epilogue);
+  matmul_case<stco::tile_wise<128>, stco::half>(130, 700, 37, 0.75, {epi::bias_relu});
+}
+
+TEST_CASE("tiletc matmul: tile_wise<64> bfloat16 and tile_wise<32> half") {
+  matmul_case<stco::tile_wise<64>, stco::bfloat16>(192, 1024, 264, 0.75,
+                                                   {epi::bias_relu, epi::scale_bias_relu_residual});
+  matmul_case<stco::tile_wise<64>, stco::bfloat16>(100, 250, 99, 0.5, {epi::bias_relu});
+  matmul_case<stco::tile_wise<32>, stco::half>(96, 600, 136, 0.75, {epi::none});
+}
+
+TEST_CASE("tiletc matmul: tile_vector<64,2,4> half") {
+  matmul_case<stco::tile_vector<64, 2, 4>, stco::half>(128, 512, 256, 0.75,
+                                                       {epi::none, epi::bias_gelu_scale});
+  matmul_case<stco::tile_vector<64, 2, 4>, stco::half>(90, 301, 77, 0.75, {epi::bias_gelu_scale});
+}
+
+TEST_CASE("tiletc matmul: block<16,16> half and block<32,32> bfloat16") {
+  matmul_case<stco::block<16, 16>, stco::half>(128, 512, 256, 0.75, {epi::bias_relu});
+  matmul_case<stco::block<16, 16>, stco::half>(70, 150, 65, 0.5, {epi::bias_relu});
+  matmul_case<stco::block<32, 32>, stco::bfloat16>(160, 384, 128, 0.75, {epi::none});
+}
+
+TEST_CASE("tiletc matmul: channel half and dense bfloat16") {
+  matmul_case<stco::channel, stco::half>(256, 512, 256, 0.75, {epi::scale_bias_relu_residual});
+  matmul_case<stco::channel, stco::half>(77, 203, 51, 0.5, {epi::scale_bias_relu_residual});
+  matmul_case<stco::dense, stco::bfloat16>(200, 264, 136, 0.0, {epi::bias_relu});
+  matmul_case<stco::dense, stco::bfloat16>(45, 99, 31, 0.0, {epi::bias_relu});
+}

@@ -1,0 +1,181 @@
+// Test support for the tile tensor-core kernels: the epilogues written out in double (as
+// tests/expr/reference_epilogue.hpp has them; repeated here so the .cu tests include only the
+// headers they test), chains over device pointers, device copies of host data, poisoned outputs,
+// and the checks against the double-precision reference.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../../support/random.hpp"
+#include "stco/core/cuda/device_buffer.cuh"
+#include "stco/expr/epilogue.hpp"
+#include "stco/kernel/reference/dense.hpp"
+#include "stco/layout/cuda/layouts.cuh"
+#include "stco/layouts.hpp"
+
+namespace tiletc_test {
+
+using stco::index_t;
+
+/// Which epilogue a case runs.
+enum class epi { none, bias_relu, bias_gelu_scale, scale_bias_relu_residual };
+inline const char* epi_name(epi e) {
+  switch (e) {
+    case epi::none:
+      return "none";
+    case epi::bias_relu:
+      return "relu(z + b)";
+    case epi::bias_gelu_scale:
+      return "gelu(z + b) * 0.75";
+    default:
+      return "relu(z * 1.5 + b) + R";
+  }
+}
+inline double gelu_ref(double z) {
+  const double c = std::sqrt(2.0 / 3.141592653589793);
+  return 0.5 * z * (1.0 + std::tanh(c * (z + 0.044715 * z * z * z)));
+}
+inline double gelu_grad_ref(double z) {
+  const double c = std::sqrt(2.0 / 3.141592653589793);
+  const double t = std::tanh(c * (z + 0.044715 * z * z * z));
+  return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * z * z);
+}
+/// y of the epilogue at core output z, channel bias b, residual r.
+inline double y_ref(epi e, double z, double b, double r) {
+  switch (e) {
+    case epi::none:
+      return z;
+    case epi::bias_relu:
+      return z + b > 0 ? z + b : 0;
+    case epi::bias_gelu_scale:
+      return 0.75 * gelu_ref(z + b);
+    default:
+      return (1.5 * z + b > 0 ? 1.5 * z + b : 0) + r;
+  }
+}
+
+inline stco::detail::op_list<> op_list() { return {}; }
+template <class Op, class... Rest>
+stco::detail::op_list<Op, Rest...> op_list(const Op& op, const Rest&... rest) {
+  return {op, op_list(rest...)};
+}
+/// A chain from its ops, in application order.
+template <class... Ops>
+stco::chain<Ops...> make_chain(const Ops&... ops) {
+  return stco::chain<Ops...>{op_list(ops...)};
+}
+
+/// Calls f(chain) with the chain of `e`, over device bias b [channels] and residual res.
+template <class V, class F>
+void with_chain(epi e, const V* b, const V* res, F&& f) {
+  namespace ops = stco::ops;
+  switch (e) {
+    case epi::none:
+      return f(make_chain());
+    case epi::bias_relu:
+      return f(make_chain(ops::bias<V>{b}, ops::relu{}));
+    case epi::bias_gelu_scale:
+      return f(make_chain(ops::bias<V>{b}, ops::gelu{}, ops::scale{0.75}));
+    default:
+      return f(make_chain(ops::scale{1.5}, ops::bias<V>{b}, ops::relu{}, ops::residual<V>{res}));
+  }
+}
+
+/// The activation input of the chain at core output z (0 when the chain has no activation).
+inline double act_ref(epi e, double z, double b) {
+  switch (e) {
+    case epi::none:
+      return 0;
+    case epi::scale_bias_relu_residual:
+      return 1.5 * z + b;
+    default:
+      return z + b;
+  }
+}
+/// dL/dz from dL/dy and the activation input a (as the kernels get it from the stash).
+inline double dz_ref(epi e, double a, double dy) {
+  switch (e) {
+    case epi::none:
+      return dy;
+    case epi::bias_relu:
+      return a > 0 ? dy : 0;
+    case epi::bias_gelu_scale:
+      return dy * 0.75 * gelu_grad_ref(a);
+    default:
+      return a > 0 ? 1.5 * dy : 0;
+  }
+}
+
+template <class T>
+stco::cuda::device_buffer<T> upload(const std::vector<T>& h, stco::cuda::stream s) {
+  stco::cuda::device_buffer<T> d(static_cast<index_t>(h.size()), s);
+  d.copy_from_host(h.data(), static_cast<index_t>(h.size()), s);
+  return d;
+}
+template <class T>
+std::vector<T> download(const stco::cuda::device_buffer<T>& d, stco::cuda::stream s) {
+  std::vector<T> h(static_cast<std::size_t>(d.size()));
+  d.copy_to_host(h.data(), d.size(), s);
+  s.synchronize();
+  return h;
+}
+/// Fills a device buffer with NaN bits, so an element the kernel misses shows.
+template <class T>
+void poison(stco::cuda::device_buffer<T>& d, stco::cuda::stream s) {
+  STCO_CUDA_CHECK(cudaMemsetAsync(d.data(), 0xff, d.bytes(), s.get()));
+}
+
+template <class V>
+std::vector<V> random_values(index_t n) {
+  const auto m = stco_test::random_matrix<V>(1, n);
+  return std::vector<V>(m.begin(), m.end());
+}
+template <class V>
+std::vector<double> doubles(const std::vector<V>& v) {
+  std::vector<double> d;
+  d.reserve(v.size());
+  for (const V& x : v) d.push_back(stco::to_double(x));
+  return d;
+}
+
+/// Error allowed relative to max |reference|: 16-bit outputs of fp32 sums of 16-bit products.
+template <class V>
+double tol() {
+  return std::is_same_v<V, stco::bfloat16> ? 2e-2 : 4e-3;
+}
+
+/// Checks that `got` holds no NaN (every element written) and matches `ref` within tol<V>(), with
+/// the worst position in the message.
+inline void check_close(const std::vector<double>& got, const std::vector<double>& ref, double t,
+                        const std::string& what) {
+  REQUIRE(got.size() == ref.size());
+  std::size_t bad = got.size();
+  for (std::size_t i = 0; i < got.size(); ++i)
+    if (std::isnan(got[i])) {
+      bad = i;
+      break;
+    }
+  INFO(what, ": first unwritten (NaN) element ", bad);
+  CHECK(bad == got.size());
+  // max |got − ref| / max(1, max |ref|), NaN counting as the worst.
+  double scale = 1, err = 0;
+  std::size_t at = 0;
+  for (double x : ref) scale = std::max(scale, std::fabs(x));
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double d = std::fabs(got[i] - ref[i]);
+    if (!(d <= err)) err = d, at = i;
+  }
+  err /= scale;
+  INFO(what, ": worst at ", at, " got ", (at < got.size() ? got[at] : 0.0), " want ",
+       (at < ref.size() ? ref[at] : 0.0));
+  CHECK(err <= t);
+}
+
+}  // namespace tiletc_test
