@@ -5,7 +5,10 @@
 // on first use, and cached inside it (index_entity::derived), so every later step reuses it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "stco/core/error.hpp"
@@ -43,6 +46,18 @@ struct slot_map {
         m.slot[at] = p;
       }
     });
+    // Kernels rely on each line being sorted (a column's rows ascending, e.g. to stop at the last
+    // row of a convolution group). for_each_slot need not visit in that order: tile_vector visits
+    // a tile's slots by N:M position first, so one column's rows can come out of order.
+    std::vector<std::pair<std::uint32_t, index_t>> line;
+    for (index_t i = 0; i < lines; ++i) {
+      const index_t a = m.ptr[i], b = m.ptr[i + 1];
+      if (std::is_sorted(m.other.begin() + a, m.other.begin() + b)) continue;
+      line.clear();
+      for (index_t p = a; p < b; ++p) line.emplace_back(m.other[p], m.slot[p]);
+      std::sort(line.begin(), line.end());
+      for (index_t p = a; p < b; ++p) std::tie(m.other[p], m.slot[p]) = line[p - a];
+    }
     return m;
   }
 };
