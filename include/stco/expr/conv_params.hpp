@@ -46,9 +46,12 @@ struct conv_geometry {
   std::array<index_t, 4> out_shape() const { return {batch, out_h, out_w, out_c}; }
 };
 
-/// Output extent of one spatial dimension (floor mode, as in PyTorch).
+/// Output extent of one spatial dimension (floor mode, as in PyTorch); 0 when the dilated kernel
+/// does not fit the padded input. (The span is tested before dividing: C++ division truncates
+/// toward zero, so a span short by less than a stride would otherwise still give one output.)
 constexpr index_t conv_out_extent(index_t in, index_t k, index_t stride, index_t pad, index_t dil) {
-  return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+  const index_t span = in + 2 * pad - dil * (k - 1);  // window start positions + 1 at stride 1
+  return span < 1 ? 0 : (span - 1) / stride + 1;
 }
 
 namespace detail {
@@ -66,14 +69,16 @@ inline conv_geometry resolve_conv(const std::array<index_t, 4>& x, matrix_shape 
     return shape_error(detail::message("stco::conv2d: X [", x[0], ", ", x[1], ", ", x[2], ", ",
                                        x[3], "] (NHWC), W ", w, ": ", why...));
   };
-  if (p.groups < 1)
-    throw argument_error(detail::message("stco::conv2d: groups ", p.groups, " < 1"));
+  auto bad = [&](auto... why) {
+    return argument_error(detail::message("stco::conv2d: X [", x[0], ", ", x[1], ", ", x[2], ", ",
+                                          x[3], "] (NHWC), W ", w, ": ", why...));
+  };
+  if (p.groups < 1) throw bad("groups ", p.groups, " < 1");
   if (p.stride_h < 1 || p.stride_w < 1 || p.dilation_h < 1 || p.dilation_w < 1 || p.pad_h < 0 ||
       p.pad_w < 0 || p.kh < 0 || p.kw < 0)
-    throw argument_error(detail::message(
-        "stco::conv2d: bad parameters: kernel ", p.kh, "x", p.kw, ", stride ", p.stride_h, "x",
-        p.stride_w, ", pad ", p.pad_h, "x", p.pad_w, ", dilation ", p.dilation_h, "x", p.dilation_w,
-        " (strides and dilations must be ≥ 1, padding ≥ 0)"));
+    throw bad("bad parameters: kernel ", p.kh, "x", p.kw, ", stride ", p.stride_h, "x", p.stride_w,
+              ", pad ", p.pad_h, "x", p.pad_w, ", dilation ", p.dilation_h, "x", p.dilation_w,
+              " (strides and dilations must be ≥ 1, padding ≥ 0)");
   conv_geometry g{};
   g.batch = x[0], g.in_h = x[1], g.in_w = x[2], g.in_c = x[3];
   g.out_c = w.rows, g.groups = p.groups;
