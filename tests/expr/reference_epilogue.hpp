@@ -45,13 +45,18 @@ inline double gelu_grad_ref(double z) {
 struct epi_point {
   double y, dz, db;
 };
-inline epi_point epi_ref(epi e, double z, double b, double r, double dy) {
+/// `side`, when given, is the kernel's activation input: within `kink` of ReLU's kink both
+/// one-sided derivatives are right, so the reference takes the kernel's side there (otherwise a
+/// float rounding across 0 would fail a correct gradient).
+inline epi_point epi_ref(epi e, double z, double b, double r, double dy,
+                         const double* side = nullptr, double kink = 0) {
+  auto positive = [&](double a) { return side && std::fabs(a) <= kink ? *side > 0 : a > 0; };
   switch (e) {
     case epi::none:
       return {z, dy, 0};
     case epi::bias_relu: {
       const double a = z + b;
-      const double d = a > 0 ? dy : 0;
+      const double d = positive(a) ? dy : 0;
       return {a > 0 ? a : 0, d, d};
     }
     case epi::bias_gelu_scale: {
@@ -61,7 +66,7 @@ inline epi_point epi_ref(epi e, double z, double b, double r, double dy) {
     }
     default: {
       const double a = z * 1.5 + b;
-      const double d = a > 0 ? dy : 0;
+      const double d = positive(a) ? dy : 0;
       return {(a > 0 ? a : 0) + r, d * 1.5, d};
     }
   }

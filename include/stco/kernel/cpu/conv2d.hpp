@@ -97,7 +97,8 @@ void conv2d_forward(const sparse_matrix<T, L>& W, const T* X, const conv_geometr
     for (index_t gi = 0; gi < g.groups; ++gi) {
       gather_patches(X, g, gi, p0, np, CH, B);
       if (g.groups == 1)
-        KL::forward(e, vals, B, CH, acc, 0, KL::units(e));
+        for_l1_units<KL, C>(e, 0, KL::units(e),
+                            [&](index_t a, index_t b) { KL::forward(e, vals, B, CH, acc, a, b); });
       else
         GK::forward(e, vals, B, CH, acc, gi * g.cout_g(), (gi + 1) * g.cout_g());
     }
@@ -123,6 +124,8 @@ void conv2d_grad_x(const sparse_matrix<T, L>& W, const conv_geometry& g, const T
   const index_t image = g.in_h * g.in_w * g.in_c;
   std::vector<C> keep;
   const C* vals = compute_values<C>(W.values(), W.value_count(), keep);
+  aligned_array<C> keep_t;
+  const C* tvals = g.groups == 1 ? KL::transposed_values(e, vals, keep_t) : vals;
   parallel_for(g.batch, [&](index_t n) {
     C* dx = scratch<C, 2>(image);
     std::fill(dx, dx + image, C(0));
@@ -133,8 +136,11 @@ void conv2d_grad_x(const sparse_matrix<T, L>& W, const conv_geometry& g, const T
       pack_conv_dz(dY, stash, Cout, PR, p0, np, CH, ch, G);
       for (index_t gi = 0; gi < g.groups; ++gi) {
         std::fill(D, D + Kg * CH, C(0));
-        if (g.groups == 1)
-          KL::transposed(e, vals, G, D, 0, KL::t_units(e));
+        if (g.groups == 1 && KL::t_units(e) == Kg)  // per-column units: L1-sized runs
+          for (index_t v = 0; v < Kg; v += l1_rows<C>)
+            KL::transposed(e, tvals, G, D, v, std::min(Kg, v + l1_rows<C>));
+        else if (g.groups == 1)
+          KL::transposed(e, tvals, G, D, 0, KL::t_units(e));
         else
           GK::transposed_rows(e, vals, G, D, gi * g.cout_g(), (gi + 1) * g.cout_g());
         scatter_patches<T>(D, g, gi, p0, np, CH, dx);

@@ -89,6 +89,10 @@ struct layout_kernel<dense> {
     impl::forward(e, v, B, ldb, acc, u0, u1, detail::identity_row{});
   }
   template <class C>
+  static const C* transposed_values(const E&, const C* vals, aligned_array<C>&) {
+    return vals;  // rows read transposed: no reordering
+  }
+  template <class C>
   static void transposed(const E& e, const C* v, const C* G, C* D, index_t v0, index_t v1) {
     impl::transposed(e, v, G, D, v0, v1, detail::identity_row{});
   }
@@ -116,6 +120,10 @@ struct layout_kernel<channel> {
   static void forward(const E& e, const C* v, const C* B, index_t ldb, C* acc, index_t u0,
                       index_t u1) {
     impl::forward(e, v, B, ldb, acc, u0, u1, kept_row{&e.rows()});
+  }
+  template <class C>
+  static const C* transposed_values(const E&, const C* vals, aligned_array<C>&) {
+    return vals;  // rows read transposed: no reordering
   }
   template <class C>
   static void transposed(const E& e, const C* v, const C* G, C* D, index_t v0, index_t v1) {

@@ -13,6 +13,8 @@
 
 #include <algorithm>
 
+#include "stco/core/parallel.hpp"
+#include "stco/kernel/cpu/buffers.hpp"
 #include "stco/kernel/cpu/microkernels.hpp"
 #include "stco/kernel/cpu/slot_maps.hpp"
 
@@ -56,10 +58,26 @@ struct generic_kernel {
     }
   }
 
-  /// D[k] for columns [v0, v1). Rows of G are visited in blocks that fit L1 (column lists are
-  /// sorted by row, so a cursor per column walks each list once over all blocks).
+  /// The values in the order transposed() reads them: gathered once per call through the cached
+  /// column map into `keep`, so the per-chunk traversal streams them instead of fetching each
+  /// value by its slot (a random read per term).
   template <class C>
-  static void transposed(const E& e, const C* vals, const C* G, C* D, index_t v0, index_t v1) {
+  static const C* transposed_values(const E& e, const C* vals, aligned_array<C>& keep) {
+    const auto& m = column_slots<L>(e);
+    const index_t n = static_cast<index_t>(m.slot.size());
+    C* tv = keep.reserve(n);
+    constexpr index_t piece = 1 << 16;
+    parallel_for(ceil_div(n, piece), [&](index_t b) {
+      for (index_t p = b * piece; p < std::min(n, (b + 1) * piece); ++p) tv[p] = vals[m.slot[p]];
+    });
+    return tv;
+  }
+
+  /// D[k] for columns [v0, v1), from transposed_values(). Rows of G are visited in blocks that
+  /// fit L1 (column lists are sorted by row, so a cursor per column walks each list once over
+  /// all blocks).
+  template <class C>
+  static void transposed(const E& e, const C* tv, const C* G, C* D, index_t v0, index_t v1) {
     constexpr index_t CH = chunk_cols<C>;
     const auto& m = column_slots<L>(e);
     const index_t R = e.logical_shape().rows;
@@ -72,10 +90,9 @@ struct generic_kernel {
         if (p == end || m.other[p] >= r1) continue;
         row_accumulate(D + k * CH, G, CH, [&](auto&& emit) {
           for (; p + 1 < end && m.other[p + 1] < r1; p += 2)
-            emit(index_t{m.other[p]}, vals[m.slot[p]], index_t{m.other[p + 1]},
-                 vals[m.slot[p + 1]]);
+            emit(index_t{m.other[p]}, tv[p], index_t{m.other[p + 1]}, tv[p + 1]);
           if (p < end && m.other[p] < r1) {
-            emit(index_t{m.other[p]}, vals[m.slot[p]]);
+            emit(index_t{m.other[p]}, tv[p]);
             ++p;
           }
         });

@@ -40,6 +40,22 @@ index_t unit_row(const E& e, index_t u) {
 template <class L>
 inline constexpr bool rows_splittable = !std::is_same_v<L, channel>;
 
+/// Accumulator rows of one chunk that fill about 16 KiB of L1.
+template <class C>
+inline constexpr index_t l1_rows = 16384 / (chunk_cols<C> * static_cast<index_t>(sizeof(C)));
+
+/// Calls f(a, b) over [u0, u1) in runs of units whose accumulator rows fill about 16 KiB: the
+/// layout kernels loop k-blocks inside a call, so a run's accumulators stay in L1 beside the
+/// k-block of B (one sweep over all rows per k-block streamed them from L2 and ran N:M at 2/3
+/// of its L1 speed).
+template <class KL, class C, class E, class F>
+void for_l1_units(const E& e, index_t u0, index_t u1, F&& f) {
+  const index_t U = std::max<index_t>(KL::units(e), 1);
+  const index_t rows_per_unit = std::max<index_t>(1, KL::padded_rows(e) / U);
+  const index_t run = std::max<index_t>(1, l1_rows<C> / rows_per_unit);
+  for (index_t u = u0; u < u1; u += run) f(u, std::min(u1, u + run));
+}
+
 /// B[k][0, width) = X[k, n0 + j] for j < nc, zero beyond: a chunk of X, contiguous.
 template <class T, class C>
 void pack_columns(matrix_view<const T> X, index_t n0, index_t nc, index_t width, C* B) {
@@ -78,8 +94,8 @@ void matmul_forward(const sparse_matrix<T, L>& W, matrix_view<const T> X, T* Y, 
     // k-block of them onto a few L1 sets.
     C* B = scratch<C, 1>(K * CH);
     pack_columns(X, n0, nc, CH, B);
-    const index_t ldb = CH;
-    KL::forward(e, vals, B, ldb, acc, u0, u1);
+    for_l1_units<KL, C>(e, u0, u1,
+                        [&](index_t a, index_t b2) { KL::forward(e, vals, B, CH, acc, a, b2); });
     for (index_t r = r0; r < std::min(r1, R); ++r) {
       const C* a = acc + r * CH;
       T* y = Y + r * N + n0;
@@ -123,6 +139,8 @@ void matmul_grad_x(const sparse_matrix<T, L>& W, const T* dY, index_t N, const a
   const index_t R = W.rows(), K = W.cols();
   std::vector<C> keep;
   const C* vals = compute_values<C>(W.values(), W.value_count(), keep);
+  aligned_array<C> keep_t;
+  const C* tvals = KL::transposed_values(e, vals, keep_t);
   const index_t chunks = ceil_div(N, CH), V = KL::t_units(e), PR = KL::padded_rows(e);
   const index_t blocks = unit_blocks(chunks, V, true);
   parallel_for(chunks * blocks, [&](index_t task) {
@@ -134,15 +152,20 @@ void matmul_grad_x(const sparse_matrix<T, L>& W, const T* dY, index_t N, const a
     C* D = scratch<C, 1>(K * CH);
     const index_t k0 = V == K ? v0 : 0, k1 = V == K ? v1 : K;
     std::fill(D + k0 * CH, D + k1 * CH, C(0));
-    KL::transposed(e, vals, G, D, v0, v1);
+    if (V == K)  // per-column units: runs of columns whose D rows stay in L1
+      for (index_t v = v0; v < v1; v += l1_rows<C>)
+        KL::transposed(e, tvals, G, D, v, std::min(v1, v + l1_rows<C>));
+    else
+      KL::transposed(e, tvals, G, D, v0, v1);
     for (index_t k = k0; k < k1; ++k)
       for (index_t j = 0; j < nc; ++j) dX[k * N + n0 + j] = from_compute<T>(D[k * CH + j]);
   });
 }
 
-/// Columns of one dW chunk: long dot products amortize their horizontal sums.
+/// Columns of one dW chunk: long enough that a dot product amortizes its horizontal sum, short
+/// enough that a run of G rows and a k-block of B rows (16 KiB each) share L1.
 template <class C>
-inline constexpr index_t dw_chunk = 4 * chunk_cols<C>;
+inline constexpr index_t dw_chunk = 2 * chunk_cols<C>;
 
 /// dW at W's kept addresses: dvals (compressed, compute type) = Σ_n dZ[r, n]·X[k, n].
 template <class T, class L, class Chain>
@@ -167,8 +190,11 @@ void matmul_grad_w(const sparse_matrix<T, L>& W, matrix_view<const T> X, const T
       pack_matmul_dz(dY, stash, R, N, n0, nc, CW, r0, r1, ch, G);
       C* B = scratch<C, 1>(K * nv);
       pack_columns(X, n0, nc, nv, B);
-      const index_t ldb = nv;
-      KL::sampled(e, G, CW, B, ldb, nv, dvals, u0, u1);
+      const index_t run =
+          std::max<index_t>(1, 16384 / (CW * static_cast<index_t>(sizeof(C))) /
+                                   std::max<index_t>(1, PR / std::max<index_t>(U, 1)));
+      for (index_t u = u0; u < u1; u += run)
+        KL::sampled(e, G, CW, B, nv, nv, dvals, u, std::min(u1, u + run));
     }
   });
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <type_traits>
+#include <utility>
 
 #include "stco/core/index.hpp"
 #include "stco/kernel/cpu/simd.hpp"
@@ -168,11 +169,46 @@ inline void shared_accumulate_rows(C* const* acc_rows, index_t rows, const C* v,
   }
 }
 
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define STCO_HAS_SHUFFLEVECTOR 1
+/// Lanes [0, W/2): a[2i] + a[2i+1]; lanes [W/2, W): the same of b (shuffle indices ≥ W name b).
+template <class V, std::size_t... I>
+STCO_ALWAYS_INLINE V pair_sums(V a, V b, std::index_sequence<I...>) {
+  return __builtin_shufflevector(a, b, (2 * I)...) + __builtin_shufflevector(a, b, (2 * I + 1)...);
+}
+#endif
+
+/// The sum of v's lanes. Halving through shuffles: a lane-by-lane loop compiles to one extract
+/// per lane, which made short dot products (dW) cost more in their sums than in their FMAs.
 template <class C>
 STCO_ALWAYS_INLINE C hsum(typename simd<C>::type v) {
+  constexpr int W = simd<C>::width;
+#if defined(STCO_HAS_SHUFFLEVECTOR)
+  constexpr auto lanes = std::make_index_sequence<W>{};
+  for (int k = W; k > 1; k /= 2) v = pair_sums(v, v, lanes);
+  return v[0];
+#else
   C s = 0;
-  for (int i = 0; i < simd<C>::width; ++i) s += v[i];
+  for (int i = 0; i < W; ++i) s += v[i];
   return s;
+#endif
+}
+
+/// out[i] += the lane sum of a[i], i < 4: the four reductions share their shuffles.
+template <class C>
+STCO_ALWAYS_INLINE void hsum4_add(const typename simd<C>::type (&a)[4], C* const* out) {
+  constexpr int W = simd<C>::width;
+#if defined(STCO_HAS_SHUFFLEVECTOR)
+  if constexpr (W >= 4) {
+    constexpr auto lanes = std::make_index_sequence<W>{};
+    // After the first two steps lanes [i·W/4, (i+1)·W/4) hold partial sums of a[i].
+    auto v = pair_sums(pair_sums(a[0], a[1], lanes), pair_sums(a[2], a[3], lanes), lanes);
+    for (int k = W / 4; k > 1; k /= 2) v = pair_sums(v, v, lanes);
+    for (int i = 0; i < 4; ++i) *out[i] += v[i];
+    return;
+  }
+#endif
+  for (int i = 0; i < 4; ++i) *out[i] += hsum<C>(a[i]);
 }
 
 /// out[i] += dot(g_rows[i][0, n), b[0, n)) for i < RB; n is a multiple of the vector width.
@@ -186,7 +222,10 @@ STCO_ALWAYS_INLINE void multi_dot(C* const* out, const C* const* g_rows, const C
     const auto bv = S::load(b + q);
     for (int i = 0; i < RB; ++i) a[i] += bv * S::load(g_rows[i] + q);
   }
-  for (int i = 0; i < RB; ++i) *out[i] += hsum<C>(a[i]);
+  if constexpr (RB == 4)
+    hsum4_add<C>(a, out);
+  else
+    for (int i = 0; i < RB; ++i) *out[i] += hsum<C>(a[i]);
 }
 
 /// multi_dot for any count of G rows (groups of 4, then single dots).

@@ -81,7 +81,7 @@ struct layout_kernel<nm<N, M>> : generic_kernel<nm<N, M>> {
   static void sampled(const E& e, const C* G, index_t ldg, const C* B, index_t ldb, index_t n,
                       C* dvals, index_t u0, index_t u1) {
     const index_t Gs = e.groups();
-    const index_t gb = std::max<index_t>(1, 32768 / (ldb * static_cast<index_t>(sizeof(C))) / M);
+    const index_t gb = std::max<index_t>(1, 16384 / (ldb * static_cast<index_t>(sizeof(C))) / M);
     for (index_t g0 = 0; g0 < Gs; g0 += gb) {
       const index_t g1 = std::min(Gs, g0 + gb);
       for (index_t r = u0; r < u1; ++r) {
@@ -109,16 +109,15 @@ struct layout_kernel<nm<N, M>> : generic_kernel<nm<N, M>> {
     using S = simd<C>;
     constexpr int W = S::width;
     if (count == 4) {
-      auto a0 = S::zero(), a1 = S::zero(), a2 = S::zero(), a3 = S::zero();
+      typename S::type a[4] = {S::zero(), S::zero(), S::zero(), S::zero()};
       for (index_t q = 0; q < n; q += W) {
         const auto gv = S::load(g + q);
-        a0 += gv * S::load(b[0] + q);
-        a1 += gv * S::load(b[1] + q);
-        a2 += gv * S::load(b[2] + q);
-        a3 += gv * S::load(b[3] + q);
+        a[0] += gv * S::load(b[0] + q);
+        a[1] += gv * S::load(b[1] + q);
+        a[2] += gv * S::load(b[2] + q);
+        a[3] += gv * S::load(b[3] + q);
       }
-      *out[0] += hsum<C>(a0), *out[1] += hsum<C>(a1), *out[2] += hsum<C>(a2),
-          *out[3] += hsum<C>(a3);
+      hsum4_add<C>(a, out);
       return;
     }
     for (int i = 0; i < count; ++i) {

@@ -47,6 +47,12 @@ struct layout_kernel<tile_wise<T>> {
     });
   }
 
+  /// The panels are their own transposed traversal: no reordering.
+  template <class C>
+  static const C* transposed_values(const E&, const C* vals, aligned_array<C>&) {
+    return vals;
+  }
+
   template <class C>
   static void transposed(const E& e, const C* vals, const C* G, C* D, index_t, index_t) {
     constexpr index_t CH = chunk_cols<C>;
