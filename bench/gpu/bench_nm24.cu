@@ -1,0 +1,288 @@
+// bench/gpu/bench_nm24.cu — nm<2,4> on sparse tensor cores against cuBLAS dense, cuSPARSELt 2:4
+// and cuSPARSE CSR on the same mask: forward, dX, dW and the full training step (forward + Wᵀ
+// value gather + dX + dW, against three cuBLAS GEMMs), fp16, for 4096³, 8192³ and the im2col GEMM
+// shapes of the VGG16 and ResNet-18 conv layers at batch 32, 224×224 (M = Cout, K = KH·KW·Cin,
+// N = 32·H_out·W_out).
+//
+// Every number is the median of CUDA-event timings after warm-up, over input sets rotated so
+// that the data exceed L2. Counters: us (ours), TFLOPs (dense-equivalent 2·M·N·K / time),
+// vs_cublas, vs_cusparselt, vs_csr (peer time / our time: > 1 means faster than the peer).
+// The mask is transposable (every 4×4 block 2:4 along rows and columns), so dX also runs on the
+// sparse tensor cores; dW is computed at the kept addresses only.
+#include <benchmark/benchmark.h>
+#include <cuda_runtime.h>
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../common/networks.hpp"
+#include "peers/cublas_gemm.hpp"
+#include "peers/cusparse_csr.hpp"
+#include "peers/cusparselt_24.hpp"
+#include "peers/timer.hpp"
+#include "stco/core.hpp"
+#include "stco/expr/epilogue.hpp"
+#include "stco/kernel/cuda/sp24/metadata.hpp"
+#include "stco/kernel/cuda/sp24/ops.cuh"
+#include "stco/kernel/cuda/sp24/transposable.hpp"
+#include "stco/kernel/cuda/sp24/transpose.cuh"
+
+namespace {
+using stco::index_t;
+namespace sp24 = stco::cuda::sp24;
+namespace bg = stco_bench::gpu;
+using T = stco::half;
+
+/// The kernel path the benchmark runs (STCO_BENCH_PATH=sm80 forces the portable one).
+sp24::path g_path = sp24::path::automatic;
+
+struct shape {
+  std::string name;
+  long M, K, N;
+};
+
+template <class U>
+U* dalloc(std::size_t n) {
+  U* p = nullptr;
+  bg::check(cudaMalloc(&p, std::max<std::size_t>(n, 1) * sizeof(U)), "cudaMalloc");
+  return p;
+}
+template <class U>
+U* dupload(const std::vector<U>& h) {
+  U* p = dalloc<U>(h.size());
+  bg::check(cudaMemcpy(p, h.data(), h.size() * sizeof(U), cudaMemcpyHostToDevice), "cudaMemcpy");
+  return p;
+}
+
+/// Random fp16 in [-1, 1] on the device (a simple hash, so set-up costs no host time).
+__global__ void fill_random(std::uint16_t* p, std::size_t n, unsigned seed) {
+  for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < n;
+       i += std::size_t{gridDim.x} * blockDim.x) {
+    unsigned x = static_cast<unsigned>(i) * 2654435761u ^ seed;
+    x ^= x >> 15, x *= 2246822519u, x ^= x >> 13, x *= 3266489917u, x ^= x >> 16;
+    const float f = (static_cast<float>(x & 0xFFFFFF) / 16777216.f) * 2.f - 1.f;
+    p[i] = __half_as_ushort(__float2half_rn(f));
+  }
+}
+void random_fill(void* p, std::size_t n, unsigned seed) {
+  fill_random<<<1024, 256>>>(static_cast<std::uint16_t*>(p), n, seed);
+  bg::check(cudaGetLastError(), "fill_random");
+}
+
+/// Everything one shape needs, on the device (built on first use, one shape alive at a time).
+struct fixture {
+  shape sh;
+  int sets = 1;
+  bool transposable = true;
+  cudaStream_t s{};
+  std::shared_ptr<const stco::nm_entity<2, 4>> e, et;
+  // ours
+  T *w = nullptr, *wt = nullptr;
+  std::uint32_t *w_off = nullptr, *w_meta = nullptr, *t_off = nullptr, *t_meta = nullptr;
+  sp24::device_sp24<T> W, WT;
+  // peers' dense W (zeros off the mask) and outputs
+  T* w_dense = nullptr;
+  std::vector<T*> X, dY;  // rotating input sets
+  T *Y = nullptr, *dX = nullptr, *dWd = nullptr;
+  float* dW = nullptr;
+  bg::cublas_gemm blas;
+  std::unique_ptr<bg::cusparse_csr> csr;
+#if defined(STCO_HAS_CUSPARSELT)
+  std::unique_ptr<bg::cusparselt_24> lt;
+#endif
+
+  explicit fixture(const shape& shp) : sh(shp) {
+    bg::check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
+    const long M = sh.M, K = sh.K, N = sh.N;
+    // The weight: random values, a transposable 2:4 mask chosen by magnitude.
+    std::mt19937 rng(12345u + static_cast<unsigned>(M * 7 + K * 3 + N));
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    std::vector<float> wf(static_cast<std::size_t>(M * K));
+    for (auto& x : wf) x = u(rng);
+    std::vector<double> score(wf.begin(), wf.end());
+    const stco::matrix_view<const double> sv(score.data(), stco::dextents<2>(M, K));
+    // A transposable mask where K allows it (then dX runs on the sparse tensor cores too);
+    // otherwise plain magnitude 2:4, and dX decompresses W tile by tile.
+    transposable = K % 4 == 0;
+    e = transposable ? sp24::prune_transposable(sv) : stco::nm<2, 4>::select(sv, 0.5);
+    if (transposable) et = sp24::transposed(*e);
+    std::vector<T> vals(static_cast<std::size_t>(e->compressed_shape().size()));
+    std::vector<T> dense(static_cast<std::size_t>(M * K), T(0.0f));
+    std::vector<int> rp(static_cast<std::size_t>(M + 1), 0), ci;
+    std::vector<std::uint16_t> cv;
+    stco::nm<2, 4>::for_each_slot(*e, [&](index_t q, index_t r, index_t k) {
+      vals[static_cast<std::size_t>(q)] = T(wf[static_cast<std::size_t>(r * K + k)]);
+      dense[static_cast<std::size_t>(r * K + k)] = vals[static_cast<std::size_t>(q)];
+    });
+    for (long r = 0; r < M; ++r) {
+      for (long k = 0; k < K; ++k)
+        if (dense[static_cast<std::size_t>(r * K + k)].bits != 0) {
+          ci.push_back(static_cast<int>(k));
+          cv.push_back(dense[static_cast<std::size_t>(r * K + k)].bits);
+        }
+      rp[static_cast<std::size_t>(r + 1)] = static_cast<int>(ci.size());
+    }
+    const auto& m = sp24::metadata(*e);
+    w = dupload(vals), w_off = dupload(e->offsets().words()), w_meta = dupload(m.words);
+    W = {w, w_off, w_meta, m.geom.pitch(), M, K};
+    if (transposable) {
+      const auto tv = sp24::transpose_values(*e, vals.data());
+      const auto& mt = sp24::metadata(*et);
+      wt = dupload(tv), t_off = dupload(et->offsets().words()), t_meta = dupload(mt.words);
+      WT = {wt, t_off, t_meta, mt.geom.pitch(), K, M};
+    }
+    w_dense = dupload(dense);
+    sets = bg::rotating_sets(static_cast<std::size_t>((K * N + M * N) * 2));
+    for (int i = 0; i < sets; ++i) {
+      X.push_back(dalloc<T>(static_cast<std::size_t>(K * N)));
+      dY.push_back(dalloc<T>(static_cast<std::size_t>(M * N)));
+      random_fill(X.back(), static_cast<std::size_t>(K * N), 100u + i);
+      random_fill(dY.back(), static_cast<std::size_t>(M * N), 200u + i);
+    }
+    Y = dalloc<T>(static_cast<std::size_t>(M * N));
+    dX = dalloc<T>(static_cast<std::size_t>(K * N));
+    dWd = dalloc<T>(static_cast<std::size_t>(M * K));
+    dW = dalloc<float>(static_cast<std::size_t>(e->compressed_shape().size()));
+    bg::check(cudaDeviceSynchronize(), "setup");
+    csr = std::make_unique<bg::cusparse_csr>(CUDA_R_16F, M, K, N, rp, ci, cv);
+#if defined(STCO_HAS_CUSPARSELT)
+    lt = std::make_unique<bg::cusparselt_24>(CUDA_R_16F, M, K, N, w_dense, X[0], Y, s);
+#endif
+  }
+  ~fixture() {
+    cudaDeviceSynchronize();
+    for (auto p : X) cudaFree(p);
+    for (auto p : dY) cudaFree(p);
+    for (void* p : {static_cast<void*>(w), static_cast<void*>(wt), static_cast<void*>(w_off),
+                    static_cast<void*>(w_meta), static_cast<void*>(t_off),
+                    static_cast<void*>(t_meta), static_cast<void*>(w_dense), static_cast<void*>(Y),
+                    static_cast<void*>(dX), static_cast<void*>(dWd), static_cast<void*>(dW)})
+      cudaFree(p);
+    cudaStreamDestroy(s);
+  }
+
+  // The operations, call i on input set i % sets.
+  void fwd(int i) { sp24::forward(W, X[i % sets], sh.N, Y, stco::chain<>{}, nullptr, s, g_path); }
+  void gather() {
+    if (transposable) sp24::transpose_values(w, w_off, t_off, wt, sh.M, sh.K, s);
+  }
+  void dx(int i) {
+    gather();
+    sp24::grad_x(W, transposable ? &WT : nullptr, dY[i % sets], nullptr, sh.N, stco::chain<>{}, dX,
+                 s, g_path);
+  }
+  void dw(int i) {
+    sp24::grad_w(W, X[i % sets], dY[i % sets], nullptr, sh.N, stco::chain<>{}, dW, s, g_path);
+  }
+  void blas_fwd(int i) {
+    blas.run(s, CUDA_R_16F, false, false, sh.M, sh.N, sh.K, w_dense, X[i % sets], Y);
+  }
+  void blas_dx(int i) {
+    blas.run(s, CUDA_R_16F, true, false, sh.K, sh.N, sh.M, w_dense, dY[i % sets], dX);
+  }
+  void blas_dw(int i) {
+    blas.run(s, CUDA_R_16F, false, true, sh.M, sh.K, sh.N, dY[i % sets], X[i % sets], dWd);
+  }
+};
+
+std::unique_ptr<fixture> current;
+fixture& get(const shape& sh) {
+  if (!current || current->sh.name != sh.name) {
+    current.reset();
+    current = std::make_unique<fixture>(sh);
+  }
+  return *current;
+}
+
+enum class op { fwd, dx, dw, step };
+
+void run(benchmark::State& state, shape sh, op o) {
+  fixture& f = get(sh);
+  double ours = 0, blas = 0, lt = 0, csr = 0, gather = 0;
+  for (auto _ : state) {
+    switch (o) {
+      case op::fwd:
+        ours = bg::median_ms(f.s, [&](int i) { f.fwd(i); });
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_fwd(i); });
+#if defined(STCO_HAS_CUSPARSELT)
+        if (f.lt->available())
+          lt = bg::median_ms(f.s, [&](int i) { f.lt->run(f.s, f.X[i % f.sets], f.Y); });
+#endif
+        csr = bg::median_ms(
+            f.s, [&](int i) { f.csr->run(f.s, f.X[i % f.sets], f.Y); }, 3, 10, 200);
+        break;
+      case op::dx:
+        ours = bg::median_ms(f.s, [&](int i) { f.dx(i); });
+        if (f.transposable) gather = bg::median_ms(f.s, [&](int) { f.gather(); });
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_dx(i); });
+        break;
+      case op::dw:
+        ours = bg::median_ms(f.s, [&](int i) { f.dw(i); });
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_dw(i); });
+        break;
+      case op::step:
+        ours = bg::median_ms(f.s, [&](int i) { f.fwd(i), f.dx(i), f.dw(i); });
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_fwd(i), f.blas_dx(i), f.blas_dw(i); });
+        break;
+    }
+    state.SetIterationTime(ours * 1e-3);
+  }
+  const double flops = 2.0 * sh.M * sh.N * sh.K * (o == op::step ? 3 : 1);
+  state.counters["M"] = static_cast<double>(sh.M);
+  state.counters["K"] = static_cast<double>(sh.K);
+  state.counters["N"] = static_cast<double>(sh.N);
+  state.counters["us"] = ours * 1e3;
+  state.counters["TFLOPs"] = flops / (ours * 1e-3) / 1e12;
+  state.counters["cublas_TFLOPs"] = flops / (blas * 1e-3) / 1e12;
+  state.counters["vs_cublas"] = blas / ours;
+  if (lt > 0) state.counters["vs_cusparselt"] = lt / ours;
+  if (lt > 0) state.counters["cusparselt_vs_cublas"] = blas / lt;
+  if (csr > 0) state.counters["vs_csr"] = csr / ours;
+  if (gather > 0) state.counters["gather_us"] = gather * 1e3;
+  state.counters["transposable"] = f.transposable ? 1 : 0;
+}
+
+std::vector<shape> shapes() {
+  std::vector<shape> v{{"sq4096", 4096, 4096, 4096}, {"sq8192", 8192, 8192, 8192}};
+  for (const auto* net : {&stco_bench::vgg16(), &stco_bench::resnet18()})
+    for (const auto& l : stco_bench::distinct_layers(*net)) {
+      const long hw = l.out_hw();
+      v.push_back({net->name + "/" + l.name, l.cout, l.gemm_k(), 32L * hw * hw});
+    }
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (const char* p = std::getenv("STCO_BENCH_PATH"))
+    g_path = std::string(p) == "sm80" ? sp24::path::sm80 : sp24::path::automatic;
+  cudaDeviceProp prop{};
+  bg::check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
+  benchmark::AddCustomContext("device", prop.name);
+  benchmark::AddCustomContext("sm_count", std::to_string(prop.multiProcessorCount));
+  benchmark::AddCustomContext(
+      "sm90a_path", sp24::detail::sm90a_available() && g_path != sp24::path::sm80 ? "yes" : "no");
+#if defined(STCO_HAS_CUSPARSELT)
+  benchmark::AddCustomContext("cusparselt", "yes");
+#else
+  benchmark::AddCustomContext("cusparselt", "absent");
+#endif
+  for (const auto& sh : shapes())
+    for (auto [o, name] :
+         {std::pair{op::fwd, "fwd"}, {op::dx, "dx"}, {op::dw, "dw"}, {op::step, "step"}})
+      benchmark::RegisterBenchmark(("nm24/" + std::string(name) + "/" + sh.name).c_str(),
+                                   [sh, o = o](benchmark::State& st) { run(st, sh, o); })
+          ->UseManualTime()
+          ->Iterations(1)
+          ->Unit(benchmark::kMicrosecond);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  current.reset();
+  return 0;
+}

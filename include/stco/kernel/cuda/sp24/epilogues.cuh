@@ -1,0 +1,81 @@
+// stco/kernel/cuda/sp24/epilogues.cuh — what the nm<2,4> kernels do with each finished pair of
+// accumulators (row, col), (row, col + 1): the forward's fused chain, dX's plain store, and dW's
+// store through the metadata (only kept addresses are written, compressed).
+#pragma once
+
+#include <cstdint>
+
+#include "stco/core/index.hpp"
+#include "stco/kernel/cuda/sp24/mma_sm80.cuh"
+
+namespace stco::cuda::sp24 {
+
+/// Y[r, c] = chain(z) (pos = r·N + c), the activation input to stash[pos] when stash is given.
+template <class T, class Chain>
+struct chain_store {
+  std::uint16_t* y;
+  float* stash;
+  index_t N;
+  Chain chain;
+  __device__ void operator()(index_t r, index_t c, float z0, float z1) const {
+    const index_t pos = r * N + c;
+    const float y0 = chain.apply(z0, r, pos, stash ? stash + pos : nullptr);
+    if (c + 1 < N) {
+      const float y1 = chain.apply(z1, r, pos + 1, stash ? stash + pos + 1 : nullptr);
+      if (pos % 2 == 0)
+        *reinterpret_cast<std::uint32_t*>(y + pos) = arch::pack2<T>(y0, y1);
+      else
+        y[pos] = arch::to_bits<T>(y0), y[pos + 1] = arch::to_bits<T>(y1);
+    } else {
+      y[pos] = arch::to_bits<T>(y0);
+    }
+  }
+};
+
+/// C[r, c] = scale · z (dX; scale carries a linear chain's constant derivative).
+template <class T>
+struct scaled_store {
+  std::uint16_t* y;
+  index_t N;
+  float scale;
+  __device__ void operator()(index_t r, index_t c, float z0, float z1) const {
+    const index_t pos = r * N + c;
+    if (c + 1 < N) {
+      if (pos % 2 == 0)
+        *reinterpret_cast<std::uint32_t*>(y + pos) = arch::pack2<T>(scale * z0, scale * z1);
+      else
+        y[pos] = arch::to_bits<T>(scale * z0), y[pos + 1] = arch::to_bits<T>(scale * z1);
+    } else {
+      y[pos] = arch::to_bits<T>(scale * z0);
+    }
+  }
+};
+
+/// dW at kept addresses: the accumulator of (r, k) goes to compressed slot (r·G + k/4)·2 + s when
+/// slot s of that group points at k. Columns past K (the ragged last group) are computed as zeros
+/// and land in the slots that point into the padding. Out is float (the compute type).
+struct compress_store {
+  float* dvals;
+  const std::uint8_t* offsets;  ///< W's packed 2-bit offsets
+  index_t groups;               ///< G = ⌈K/4⌉
+  float scale;
+  bool atomic;  ///< accumulate (split reductions; dW zeroed first) instead of storing
+  __device__ void put(index_t r, index_t k, float v) const {
+    const index_t slot = r * groups + k / 4;
+    const unsigned nib = (offsets[slot / 2] >> (4 * (slot % 2))) & 0xFu;
+    const unsigned o = static_cast<unsigned>(k % 4);
+    const index_t at = (nib & 3u) == o ? 2 * slot : (nib >> 2) == o ? 2 * slot + 1 : -1;
+    if (at < 0) return;
+    if (atomic)
+      atomicAdd(dvals + at, scale * v);
+    else
+      dvals[at] = scale * v;
+  }
+  /// N here is the padded column count 4·G; the kernel calls for c < 4·G.
+  __device__ void operator()(index_t r, index_t c, float z0, float z1) const {
+    put(r, c, z0);
+    if (c + 1 < 4 * groups) put(r, c + 1, z1);
+  }
+};
+
+}  // namespace stco::cuda::sp24

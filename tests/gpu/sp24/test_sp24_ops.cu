@@ -1,0 +1,314 @@
+// nm<2,4> on sparse tensor cores (label gpu): forward with each epilogue, dX (transposable mask on
+// sparse tensor cores, any mask through on-the-fly decompression) and dW at kept addresses, on
+// both kernel paths (portable mma.sp and, on an sm_90a device, wgmma.sp), f16 and bf16, ragged
+// and tile-aligned shapes, against a double-precision reference on fresh random data.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <iterator>
+#include <vector>
+
+#include "../../support/random.hpp"
+#include "stco/cuda.cuh"
+#include "stco/expr/epilogue.hpp"
+#include "stco/kernel/cuda/sp24/metadata.hpp"
+#include "stco/kernel/cuda/sp24/ops.cuh"
+#include "stco/kernel/cuda/sp24/transposable.hpp"
+#include "stco/kernel/cuda/sp24/transpose.cuh"
+#include "stco/kernel/reference/dense.hpp"
+#include "stco/layouts.hpp"
+
+namespace {
+using stco::index_t;
+namespace sp24 = stco::cuda::sp24;
+
+// The test's epilogues, written out in double (forward and derivative).
+enum class epi { none, bias_relu, bias_gelu_scale, scale_bias_relu_residual };
+const epi all_epilogues[] = {epi::none, epi::bias_relu, epi::bias_gelu_scale,
+                             epi::scale_bias_relu_residual};
+const char* epi_name(epi e) {
+  static const char* n[] = {"none", "relu(z + b)", "gelu(z + b) * 0.75", "relu(1.5 z + b) + res"};
+  return n[static_cast<int>(e)];
+}
+double gelu_ref(double z) {
+  const double c = std::sqrt(2.0 / 3.141592653589793);
+  return 0.5 * z * (1.0 + std::tanh(c * (z + 0.044715 * z * z * z)));
+}
+double gelu_grad_ref(double z) {
+  const double c = std::sqrt(2.0 / 3.141592653589793);
+  const double t = std::tanh(c * (z + 0.044715 * z * z * z));
+  return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * z * z);
+}
+double y_ref(epi e, double z, double b, double res) {
+  switch (e) {
+    case epi::none:
+      return z;
+    case epi::bias_relu:
+      return std::max(z + b, 0.0);
+    case epi::bias_gelu_scale:
+      return 0.75 * gelu_ref(z + b);
+    default:
+      return std::max(1.5 * z + b, 0.0) + res;
+  }
+}
+/// max |a − b| / max(1, max |b|).
+double max_rel_error(const std::vector<double>& a, const std::vector<double>& b, std::size_t* at) {
+  double scale = 1, worst = 0;
+  for (double x : b) scale = std::max(scale, std::fabs(x));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!(std::fabs(a[i] - b[i]) <= worst)) worst = std::fabs(a[i] - b[i]), *at = i;
+  return worst / scale;
+}
+template <class V>
+std::vector<double> dbl(const V& v) {
+  std::vector<double> d;
+  for (auto x : v) d.push_back(stco::to_double(x));
+  return d;
+}
+
+template <class U>
+stco::cuda::device_buffer<U> upload(const U* p, index_t n, stco::cuda::stream s) {
+  stco::cuda::device_buffer<U> d(n, s);
+  d.copy_from_host(p, n, s);
+  return d;
+}
+template <class U>
+std::vector<U> download(const stco::cuda::device_buffer<U>& d, stco::cuda::stream s) {
+  std::vector<U> h(static_cast<std::size_t>(d.size()));
+  d.copy_to_host(h.data(), d.size(), s);
+  s.synchronize();
+  return h;
+}
+
+/// A 2:4 weight on the device: values, offsets, metadata (kept alive together).
+template <class T>
+struct dev_weight {
+  stco::cuda::device_buffer<T> values;
+  stco::cuda::device_buffer<std::uint32_t> offsets, meta;
+  sp24::device_sp24<T> view;
+  dev_weight(const stco::nm_entity<2, 4>& e, const T* v, stco::cuda::stream s) {
+    const auto& m = sp24::metadata(e);
+    values = upload(v, e.compressed_shape().size(), s);
+    const auto& w = e.offsets().words();
+    offsets = upload(w.data(), static_cast<index_t>(w.size()), s);
+    meta = upload(m.words.data(), static_cast<index_t>(m.words.size()), s);
+    view = {values.data(),  offsets.data(),         meta.data(),
+            m.geom.pitch(), e.logical_shape().rows, e.logical_shape().cols};
+  }
+};
+
+/// The device chain of each test epilogue (bias, residual: device pointers).
+template <class T, class F>
+void with_chain(epi which, const T* bias, const T* res, F&& f) {
+  namespace o = stco::ops;
+  switch (which) {
+    case epi::none:
+      f(stco::chain<>{});
+      break;
+    case epi::bias_relu:
+      f(stco::chain<o::bias<T>, o::relu>{{o::bias<T>{bias}, {o::relu{}, {}}}});
+      break;
+    case epi::bias_gelu_scale:
+      f(stco::chain<o::bias<T>, o::gelu, o::scale>{
+          {o::bias<T>{bias}, {o::gelu{}, {o::scale{0.75}, {}}}}});
+      break;
+    default:
+      f(stco::chain<o::scale, o::bias<T>, o::relu, o::residual<T>>{
+          {o::scale{1.5}, {o::bias<T>{bias}, {o::relu{}, {o::residual<T>{res}, {}}}}}});
+  }
+}
+
+/// dL/dz from dy at activation input a (the device's stash), written out independently.
+double dz_at(epi which, double a, double dy) {
+  switch (which) {
+    case epi::none:
+      return dy;
+    case epi::bias_relu:
+      return a > 0 ? dy : 0;
+    case epi::bias_gelu_scale:
+      return dy * 0.75 * gelu_grad_ref(a);
+    default:
+      return (a > 0 ? dy : 0) * 1.5;
+  }
+}
+/// The activation input for core output z (what the stash must hold).
+double act_in(epi which, double z, double b) {
+  return which == epi::scale_bias_relu_residual ? 1.5 * z + b : z + b;
+}
+
+struct shape {
+  index_t R, K, N;
+};
+
+template <class T>
+void run_case(shape sh, epi which, sp24::path p, bool transposable) {
+  const index_t R = sh.R, K = sh.K, N = sh.N;
+  CAPTURE(R);
+  CAPTURE(K);
+  CAPTURE(N);
+  CAPTURE(epi_name(which));
+  CAPTURE(static_cast<int>(p));
+  CAPTURE(transposable);
+  stco::cuda::owned_stream os;
+  const stco::cuda::stream s = os.get();
+
+  const auto Wd = stco_test::random_matrix<T>(R, K);
+  std::shared_ptr<const stco::nm_entity<2, 4>> e =
+      transposable ? sp24::prune_transposable(stco_test::random_matrix<double>(R, K).view())
+                   : stco::prune<stco::nm<2, 4>>(Wd).entity_ptr();
+  std::vector<T> vals(static_cast<std::size_t>(e->compressed_shape().size()));
+  stco::nm<2, 4>::for_each_slot(*e, [&](index_t q, index_t r, index_t k) {
+    vals[static_cast<std::size_t>(q)] = k < K ? Wd(r, k) : T(0.0f);
+  });
+  const auto X = stco_test::random_matrix<T>(K, N);
+  const auto dY = stco_test::random_matrix<T>(R, N);
+  const auto bias = stco_test::random_matrix<T>(1, R);
+  const auto res = stco_test::random_matrix<T>(R, N);
+
+  // Dense double reference operands.
+  std::vector<double> Wdense(static_cast<std::size_t>(R * K), 0.0);
+  stco::nm<2, 4>::for_each_slot(*e, [&](index_t q, index_t r, index_t k) {
+    if (k < K) Wdense[static_cast<std::size_t>(r * K + k)] = stco::to_double(vals[q]);
+  });
+  std::vector<double> Xd(X.begin(), X.end()), dYd(dY.begin(), dY.end());
+  for (index_t i = 0; i < X.size(); ++i) Xd[i] = stco::to_double(X.data()[i]);
+  for (index_t i = 0; i < dY.size(); ++i) dYd[i] = stco::to_double(dY.data()[i]);
+  const auto Z = stco::reference::matmul(Wdense, Xd, R, K, N);
+
+  dev_weight<T> dw(*e, vals.data(), s);
+  auto dX_in = upload(X.data(), X.size(), s);
+  auto d_dY = upload(dY.data(), dY.size(), s);
+  auto d_bias = upload(bias.data(), bias.size(), s);
+  auto d_res = upload(res.data(), res.size(), s);
+  stco::cuda::device_buffer<T> dYout(R * N, s), d_dX(K * N, s);
+  stco::cuda::device_buffer<float> d_stash(R * N, s), d_dW(e->compressed_shape().size(), s);
+  // Poison the outputs: every element must be written.
+  STCO_CUDA_CHECK(cudaMemsetAsync(dYout.data(), 0xFF, dYout.bytes(), s.get()));
+  STCO_CUDA_CHECK(cudaMemsetAsync(d_dX.data(), 0xFF, d_dX.bytes(), s.get()));
+  STCO_CUDA_CHECK(cudaMemsetAsync(d_dW.data(), 0xFF, d_dW.bytes(), s.get()));
+
+  std::unique_ptr<dev_weight<T>> dwt;
+  stco::cuda::device_buffer<std::uint32_t> t_off;
+  if (transposable) {
+    const auto& te = *sp24::transposed(*e);
+    // Wᵀ's values come from the device gather (checked against the host one below).
+    const auto host_t = sp24::transpose_values(*e, vals.data());
+    dwt = std::make_unique<dev_weight<T>>(te, host_t.data(), s);
+    STCO_CUDA_CHECK(cudaMemsetAsync(dwt->values.data(), 0xFF, dwt->values.bytes(), s.get()));
+    sp24::transpose_values(dw.view.values, dw.view.offsets, dwt->view.offsets, dwt->values.data(),
+                           R, K, s.get());
+    const auto got_t = download(dwt->values, s);
+    for (std::size_t i = 0; i < host_t.size(); ++i) REQUIRE(got_t[i].bits == host_t[i].bits);
+  }
+
+  with_chain<T>(which, d_bias.data(), d_res.data(), [&](const auto& chain) {
+    sp24::forward(dw.view, dX_in.data(), N, dYout.data(), chain, d_stash.data(), s.get(), p);
+    const auto Y = dbl(download(dYout, s));
+    const auto st = download(d_stash, s);
+    std::vector<double> Yref(Y.size());
+    for (index_t r = 0; r < R; ++r)
+      for (index_t n = 0; n < N; ++n) {
+        const index_t pos = r * N + n;
+        Yref[pos] =
+            y_ref(which, Z[pos], stco::to_double(bias.data()[r]), stco::to_double(res.data()[pos]));
+      }
+    std::size_t at = 0;
+    const double err = max_rel_error(Y, Yref, &at);
+    CAPTURE(at);
+    CHECK(err < 2e-2);
+    std::vector<double> dzref(Y.size());
+    for (index_t r = 0; r < R; ++r)
+      for (index_t n = 0; n < N; ++n) {
+        const index_t pos = r * N + n;
+        double a = 0;
+        if (which != epi::none) {
+          a = act_in(which, Z[pos], stco::to_double(bias.data()[r]));
+          REQUIRE(std::fabs(st[pos] - a) <= 2e-2 * (1 + std::fabs(a)));
+          a = st[pos];  // the derivative is taken where the device evaluated it
+        }
+        dzref[pos] = dz_at(which, a, dYd[pos]);
+      }
+    std::vector<double> dWref, dXref;
+    stco::reference::matmul_grads(Wdense, Xd, dzref, R, K, N, dWref, dXref);
+
+    // Chains with an activation form dZ while loading: the portable path does that.
+    const sp24::path pg = which != epi::none && p == sp24::path::sm90 ? sp24::path::sm80 : p;
+    sp24::grad_x(dw.view, transposable ? &dwt->view : nullptr, d_dY.data(),
+                 which == epi::none ? nullptr : d_stash.data(), N, chain, d_dX.data(), s.get(), pg);
+    const auto gX = dbl(download(d_dX, s));
+    const double ex = max_rel_error(gX, dXref, &at);
+    CAPTURE(at);
+    CHECK(ex < 2e-2);
+
+    sp24::grad_w(dw.view, dX_in.data(), d_dY.data(), which == epi::none ? nullptr : d_stash.data(),
+                 N, chain, d_dW.data(), s.get(), pg);
+    const auto gW = download(d_dW, s);
+    std::vector<double> gWd(gW.begin(), gW.end()), gWref(gW.size(), 0.0);
+    stco::nm<2, 4>::for_each_slot(*e, [&](index_t q, index_t r, index_t k) {
+      gWref[static_cast<std::size_t>(q)] = k < K ? dWref[static_cast<std::size_t>(r * K + k)] : 0.0;
+    });
+    const double ew = max_rel_error(gWd, gWref, &at);
+    CAPTURE(at);
+    CHECK(ew < 2e-2);
+  });
+}
+
+/// STCO_SP24_QUICK=1 (the sanitizer runs): one ragged shape and two epilogues per path.
+bool quick() { return std::getenv("STCO_SP24_QUICK") != nullptr; }
+std::vector<epi> epilogues() {
+  if (quick()) return {epi::none, epi::bias_relu};
+  return {std::begin(all_epilogues), std::end(all_epilogues)};
+}
+
+bool has_sm90a() {
+  try {
+    return sp24::detail::sm90a_available();
+  } catch (...) {
+    return false;
+  }
+}
+}  // namespace
+
+TEST_CASE_TEMPLATE("nm<2,4> forward, dX, dW on the portable sparse tensor-core path", T, stco::half,
+                   stco::bfloat16) {
+  INFO("seed " << stco_test::seed());
+  std::vector<shape> shapes{{70, 52, 45}, {128, 128, 128}, {131, 99, 257}, {8, 4, 3}};
+  if (quick()) shapes = {{70, 52, 45}};
+  for (shape sh : shapes)
+    for (epi which : epilogues()) {
+      run_case<T>(sh, which, sp24::path::sm80, false);
+      if (sh.K % 4 == 0) run_case<T>(sh, which, sp24::path::sm80, true);
+    }
+}
+
+TEST_CASE_TEMPLATE("nm<2,4> forward, dX, dW on the Hopper wgmma.sp path", T, stco::half,
+                   stco::bfloat16) {
+  if (!has_sm90a()) {
+    MESSAGE("no sm_90a device: Hopper path not run");
+    return;
+  }
+  INFO("seed " << stco_test::seed());
+  // Tile-aligned, and ragged in every dimension while keeping 16-byte row pitches.
+  // Both W and Wᵀ need 16-byte row pitches here: ⌈K/4⌉ and ⌈R/4⌉ multiples of 4, N of 8.
+  // {64, 48, 4096}: one dW tile over a long reduction, split across CTAs (atomic epilogue).
+  std::vector<shape> shapes{{256, 256, 512}, {208, 176, 136}, {64, 80, 264}, {64, 48, 4096}};
+  if (quick()) shapes = {{208, 176, 136}};
+  for (shape sh : shapes)
+    for (epi which : epilogues()) {
+      run_case<T>(sh, which, sp24::path::sm90, true);
+      run_case<T>(sh, which, sp24::path::automatic, false);
+    }
+}
+
+TEST_CASE("the sm90 path refuses shapes it cannot load and says why") {
+  if (!has_sm90a()) return;
+  stco::cuda::owned_stream s;
+  const auto Wd = stco_test::random_matrix<stco::half>(16, 20);  // ⌈K/4⌉ = 5: pitch not 16 B
+  const auto W = stco::prune<stco::nm<2, 4>>(Wd);
+  dev_weight<stco::half> dw(W.entity(), W.values(), s);
+  stco::cuda::device_buffer<stco::half> X(20 * 8, s), Y(16 * 8, s);
+  CHECK_THROWS_AS(sp24::forward(dw.view, X.data(), 8, Y.data(), stco::chain<>{}, nullptr,
+                                s.get().get(), sp24::path::sm90),
+                  stco::argument_error);
+}
