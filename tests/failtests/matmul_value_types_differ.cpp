@@ -1,0 +1,12 @@
+// W and X of different value types are refused at compile time (no silent conversion).
+#include "stco/stco.hpp"
+int main() {
+  const auto W = stco::prune<stco::nm<2, 4>>(stco::tensor<float, 2>(stco::dextents<2>(4, 8)));
+#ifdef STCO_FAILTEST_OK
+  const stco::tensor<float, 2> X(stco::dextents<2>(8, 3));
+#else
+  const stco::tensor<double, 2> X(stco::dextents<2>(8, 3));
+#endif
+  const auto Y = stco::evaluate(stco::matmul(W, X));
+  return static_cast<int>(Y[0]);
+}
