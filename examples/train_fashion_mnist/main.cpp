@@ -34,6 +34,8 @@ using clk = std::chrono::steady_clock;
 
 namespace {
 
+constexpr double kPi = 3.14159265358979323846;
+
 struct options {
   std::string data = "/usr/share/datasets/fashion-mnist";
   std::string out = "fashion_mnist_out";
@@ -194,6 +196,14 @@ void fill_batch(const stco::nn::labeled_images& d, const std::vector<index_t>& o
   }
 }
 
+/// Steps of dense training before the sparse runs prune: --warmup epochs, at most half the run.
+index_t warmup_steps_of(const options& o, index_t steps_per_epoch) {
+  const index_t total = steps_per_epoch * o.epochs;
+  return std::max<index_t>(
+      1, std::min<index_t>(static_cast<index_t>(o.warmup * static_cast<double>(steps_per_epoch)),
+                           total / 2));
+}
+
 struct eval_result {
   double loss = 0, accuracy = 0;
 };
@@ -237,9 +247,7 @@ run_result train(const run_spec& spec, const data_set& d, const options& o, inde
   nn::optimizer opt = stco::optim::sgd(static_cast<float>(o.lr), 0.9f, 5e-4f, true);
   const index_t steps_per_epoch = (n_train + o.batch - 1) / o.batch;
   const index_t total = steps_per_epoch * o.epochs;
-  const index_t warmup_steps = std::max<index_t>(
-      1, std::min<index_t>(static_cast<index_t>(o.warmup * static_cast<double>(steps_per_epoch)),
-                           total / 2));
+  const index_t warmup_steps = warmup_steps_of(o, steps_per_epoch);
   const nn::pruning_schedule sched =
       spec.sparsity > 0 ? nn::pruning_schedule::one_shot(warmup_steps - 1, spec.sparsity)
                         : nn::pruning_schedule();
@@ -264,8 +272,7 @@ run_result train(const run_spec& spec, const data_set& d, const options& o, inde
       fill_batch(d.train, order, b0, n, x, y);
       const auto t0 = clk::now();
       const double lr =
-          0.5 * o.lr *
-          (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total)));
+          0.5 * o.lr * (1 + std::cos(kPi * static_cast<double>(step) / static_cast<double>(total)));
       nn::set_learning_rate(opt, static_cast<float>(lr));
       const auto& z = model.forward(x);
       const auto l = nn::softmax_cross_entropy(z, y.data());
@@ -409,8 +416,11 @@ int main(int argc, char** argv) {
     std::printf("\n%s\n", table.c_str());
     std::vector<series> loss, acc;
     for (const auto& r : results) loss.push_back(r.loss_curve), acc.push_back(r.acc_curve);
+    const index_t spe = (n_train + o.batch - 1) / o.batch;
+    const double prune_at = static_cast<double>(warmup_steps_of(o, spe)) / static_cast<double>(spe);
     write_chart(o.out + "/fashion_mnist.svg",
-                "Fashion-MNIST CNN: dense vs structured sparse (stco, CPU)", loss, acc);
+                "Fashion-MNIST CNN: dense vs structured sparse (stco, CPU)", loss, acc, prune_at,
+                "sparse runs pruned");
     std::ofstream(o.out + "/results.md") << table;
     std::printf("curves: %s/epochs.csv, %s/loss_curve.csv; chart: %s/fashion_mnist.svg\n",
                 o.out.c_str(), o.out.c_str(), o.out.c_str());

@@ -2,9 +2,9 @@
 // (Linear takes any NHWC input directly; Flatten makes the reshape explicit in a model.)
 #pragma once
 
-#include <algorithm>
 #include <string>
 
+#include "stco/nn/cpu/elementwise.hpp"
 #include "stco/nn/layer.hpp"
 
 namespace stco::nn {
@@ -21,7 +21,7 @@ class Flatten : public layer<T, B> {
   const tensor4& forward(const tensor4& x) override {
     in_ = detail::shape_of(x);
     detail::ensure_shape(y_, output_shape(in_));
-    std::copy(x.begin(), x.end(), y_.begin());
+    copy_values(B{}, x.data(), x.size(), y_.data());
     return y_;
   }
   const tensor4& backward(const tensor4& dy, bool need_dx = true) override {
@@ -31,7 +31,7 @@ class Flatten : public layer<T, B> {
           "stco::nn::Flatten::backward: dy ", detail::shape_text(detail::shape_of(dy)),
           " does not match the output ", detail::shape_text(detail::shape_of(y_))));
     detail::ensure_shape(dx_, in_);
-    std::copy(dy.begin(), dy.end(), dx_.begin());
+    copy_values(B{}, dy.data(), dy.size(), dx_.data());
     return dx_;
   }
 

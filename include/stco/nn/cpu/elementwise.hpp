@@ -28,6 +28,12 @@ void relu_backward(cpu, const T* y, const T* dy, index_t n, T* dx) {
   });
 }
 
+/// out[i] = in[i] for n values.
+template <class T>
+void copy_values(cpu, const T* in, index_t n, T* out) {
+  std::copy(in, in + n, out);
+}
+
 /// out[c][r] = in[r][c] for an in of rows × cols, in 32×32 blocks.
 template <class T>
 void transpose(cpu, const T* in, index_t rows, index_t cols, T* out) {
