@@ -41,7 +41,7 @@ struct options {
   std::string out = "fashion_mnist_out";
   std::string device = "cpu";
   std::vector<std::string> layouts{"dense", "nm", "tile_wise"};
-  int epochs = 4;
+  int epochs = 3;
   long limit = 0;  // 0: the whole data set
   int batch = 64;
   int threads = 0;  // 0: stco's default
@@ -59,7 +59,7 @@ struct options {
                "                           [--out DIR] [--layouts dense,nm,tile_wise]\n"
                "                           [--device cpu|cuda]\n"
                "  --data DIR     Fashion-MNIST IDX files, plain or .gz (default %s)\n"
-               "  --epochs N     epochs per run (default 4)\n"
+               "  --epochs N     epochs per run (default 3)\n"
                "  --limit N      use the first N training and N test images\n"
                "  --batch N      batch size (default 64)\n"
                "  --threads N    CPU threads (default: all cores, or STCO_NUM_THREADS)\n"
