@@ -7,7 +7,8 @@
 #   bash bench/gpu/tiletc.sh DIR             run the binaries in DIR (test_tiletc_matmul,
 #                                            test_tiletc_conv, bench_tile; DIR/lib on the
 #                                            library path)
-# Environment: TILETC_BENCH_FILTER (Google Benchmark regex, default all), TILETC_SKIP_SANITIZERS=1.
+# Environment: TILETC_BENCH_FILTER (Google Benchmark regex, default all; 'none' skips the
+# benchmark), TILETC_SANITIZE (all | memcheck | none; default all).
 set -uo pipefail
 OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT"
@@ -29,7 +30,7 @@ if [ -z "$BIN" ]; then
   cp build-tiletc-dev/tests/test_tiletc_matmul build-tiletc-dev/tests/test_tiletc_conv \
     build-tiletc-dev/bench/gpu/bench_tile "$BIN/"
 fi
-export LD_LIBRARY_PATH="$BIN/lib:${LD_LIBRARY_PATH:-}"
+export LD_LIBRARY_PATH="$BIN/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 
 rc=0
 for t in test_tiletc_matmul test_tiletc_conv; do
@@ -39,13 +40,16 @@ for t in test_tiletc_matmul test_tiletc_conv; do
   [ $r -ne 0 ] && rc=1 && grep -B2 -A12 -m3 "ERROR" "$OUT/$t.log" | head -60
 done
 
-if [ "${TILETC_SKIP_SANITIZERS:-0}" != 1 ]; then
-  san() {  # tool, log, binary, test-case filter
-    timeout 240 compute-sanitizer --tool "$1" --error-exitcode 9 "$BIN/$3" -tc="$4" >"$OUT/$2" 2>&1
-    echo "$1 $3 [$4] rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/$2" | head -2 | tr '\n' ' ')"
-  }
-  san memcheck memcheck_matmul.log test_tiletc_matmul "*tile_wise<128>*,*block*,*channel*,*tile_vector*"
-  san memcheck memcheck_conv.log test_tiletc_conv "*"
+SAN=${TILETC_SANITIZE:-all}
+san() {  # tool, log, binary, test-case filter
+  timeout 150 compute-sanitizer --tool "$1" --error-exitcode 9 "$BIN/$3" -tc="$4" >"$OUT/$2" 2>&1
+  echo "$1 $3 [$4] rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/$2" | head -2 | tr '\n' ' ')"
+}
+if [ "$SAN" != none ]; then
+  san memcheck memcheck_matmul.log test_tiletc_matmul "*tile_vector*,*block*,*channel*"
+  san memcheck memcheck_conv.log test_tiletc_conv "*tile_wise<64>*,*channel*"
+fi
+if [ "$SAN" = all ]; then
   san racecheck racecheck_matmul.log test_tiletc_matmul "*tile_vector*"
   san racecheck racecheck_conv.log test_tiletc_conv "*tile_vector*"
 fi
@@ -57,6 +61,7 @@ fi
   echo "LDL/STL (local memory): $(cuobjdump -sass "$BIN/bench_tile" 2>/dev/null | grep -cE 'LDL|STL')"
 } | tee "$OUT/sass.txt"
 
+[ "${TILETC_BENCH_FILTER:-.}" = none ] && exit $rc
 timeout 420 "$BIN/bench_tile" --benchmark_filter="${TILETC_BENCH_FILTER:-.}" \
   --benchmark_out="$OUT/bench_tile.json" --benchmark_out_format=json >"$OUT/bench_tile.log" 2>&1
 echo "bench rc=$?"

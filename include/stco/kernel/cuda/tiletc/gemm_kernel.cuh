@@ -3,7 +3,7 @@
 // the shared-memory ring, the MMAs and the order of barriers.
 //
 // Two mainloops over the same stages: mma.sync (sm_80 and newer; ldmatrix fragments, STAGES − 1
-// k-steps in flight) and, in sm_90a builds for 128-row CTAs of two warpgroups, wgmma reading the
+// k-steps in flight) and, in sm_90a builds for CTAs of one warpgroup per 64 rows, wgmma reading the
 // stage tiles directly (their swizzled layouts are wgmma's canonical ones; STAGES − 2 k-steps in
 // flight so a stage is refilled only after every warpgroup's MMAs on it have retired). The
 // problem's `wgmma` flag, set on the host from use_wgmma(), picks one at run time.
@@ -45,16 +45,17 @@ __host__ __device__ constexpr int problem_smem_bytes() {
   return problem_main_smem_bytes<P>() + P::extra_smem_bytes;
 }
 
-/// Whether P's CTA shape and operand tiles fit the wgmma mainloop: 128 rows as two warpgroups of
-/// 64, N of 64, 128 or 256, K-major tiles 32 or 64 wide, MN-major tiles whole 64-column blocks.
+/// Whether P's CTA shape and operand tiles fit the wgmma mainloop: 64 or 128 rows, one warpgroup
+/// per 64, N of 64, 128 or 256, K-major tiles 32 or 64 wide, MN-major tiles whole 64-column
+/// blocks, every tile a whole number of 1024-byte swizzle atoms.
 template <class P>
 __host__ __device__ constexpr bool wgmma_shape() {
   using C = typename P::config;
   const bool bk = C::bk == 32 || C::bk == 64;
-  return C::warps == 8 && C::bm == 128 && (C::bn == 64 || C::bn == 128 || C::bn == 256) &&
-         C::stages >= 3 && (P::a_kcontig ? bk : C::bm % 64 == 0) &&
-         (P::b_kcontig ? bk : C::bn % 64 == 0) && problem_layout<P>::a_elems * 2 % 1024 == 0 &&
-         problem_layout<P>::b_elems * 2 % 1024 == 0;
+  return (C::bm == 64 || C::bm == 128) && C::warps == 4 * (C::bm / 64) &&
+         (C::bn == 64 || C::bn == 128 || C::bn == 256) && C::stages >= 3 &&
+         (P::a_kcontig ? bk : C::bm % 64 == 0) && (P::b_kcontig ? bk : C::bn % 64 == 0) &&
+         problem_layout<P>::a_elems * 2 % 1024 == 0 && problem_layout<P>::b_elems * 2 % 1024 == 0;
 }
 
 /// The mma.sync accumulators of a warp, visited as (m, n, v, v').

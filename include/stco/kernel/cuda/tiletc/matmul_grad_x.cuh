@@ -115,7 +115,7 @@ struct matmul_grad_x_problem {
 template <class TView, class V, class Chain>
 void matmul_grad_x(const TView& w, const V* vals, const V* dY, const float* stash, V* dX, index_t N,
                    const Chain& chain, cudaStream_t stream) {
-  using Cfg = forward_config<TView::tile_rows>;
+  using Cfg = grad_x_config<TView::tile_rows>;
   using P = matmul_grad_x_problem<TView, V, Chain, Cfg>;
   const index_t tiles = w.col_tiles();
   if (tiles == 0 || N == 0) return;
