@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "../../support/random.hpp"
-#include "stco/cuda.cuh"
+#include "stco/core/cuda/check.cuh"
+#include "stco/core/cuda/device_buffer.cuh"
+#include "stco/core/cuda/stream.cuh"
 #include "stco/expr/epilogue.hpp"
 #include "stco/kernel/cuda/sp24/metadata.hpp"
 #include "stco/kernel/cuda/sp24/ops.cuh"

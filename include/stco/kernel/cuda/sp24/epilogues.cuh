@@ -60,21 +60,23 @@ struct compress_store {
   index_t groups;               ///< G = ⌈K/4⌉
   float scale;
   bool atomic;  ///< accumulate (split reductions; dW zeroed first) instead of storing
-  __device__ void put(index_t r, index_t k, float v) const {
-    const index_t slot = r * groups + k / 4;
-    const unsigned nib = (offsets[slot / 2] >> (4 * (slot % 2))) & 0xFu;
-    const unsigned o = static_cast<unsigned>(k % 4);
-    const index_t at = (nib & 3u) == o ? 2 * slot : (nib >> 2) == o ? 2 * slot + 1 : -1;
-    if (at < 0) return;
+  __device__ void store(index_t at, float v) const {
     if (atomic)
       atomicAdd(dvals + at, scale * v);
     else
       dvals[at] = scale * v;
   }
-  /// N here is the padded column count 4·G; the kernel calls for c < 4·G.
+  /// c is even, so c and c + 1 lie in one group: one offsets read serves both.
   __device__ void operator()(index_t r, index_t c, float z0, float z1) const {
-    put(r, c, z0);
-    if (c + 1 < 4 * groups) put(r, c + 1, z1);
+    const index_t slot = r * groups + c / 4;
+    const unsigned nib = (offsets[slot / 2] >> (4 * (slot % 2))) & 0xFu;
+    const unsigned o0 = nib & 3u, o1 = nib >> 2, k = static_cast<unsigned>(c % 4);
+    if (o0 == k) store(2 * slot, z0);
+    if (o1 == k) store(2 * slot + 1, z0);
+    if (c + 1 < 4 * groups) {
+      if (o0 == k + 1) store(2 * slot, z1);
+      if (o1 == k + 1) store(2 * slot + 1, z1);
+    }
   }
 };
 

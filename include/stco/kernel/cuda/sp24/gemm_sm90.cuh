@@ -136,21 +136,28 @@ __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
       for (int i = 0; i < BN / 2; ++i) acc[i] = 0.f;
       int prev = -1;
-      for (index_t kt = kb; kt < ke; ++kt) {
-        arch::mbar_wait(&full[s], ph);
+      // One K step: MMAs on stage s with metadata `ec`, then (while they run) retire the step
+      // before, wait for the next stage and read its metadata into `en` — registers no MMA in
+      // flight reads (two sets, alternating).
+      std::uint32_t ea[2] = {0, 0}, eb[2] = {0, 0};
+      auto load_meta = [&](std::uint32_t(&e)[2]) {
+        if constexpr (Sparse) {
+          const std::uint32_t* p = e_st(s) + (c * 4 + q) * 32 + (lane / 4) * 2 + lane % 2;
+          e[0] = p[0], e[1] = p[16];
+        }
+      };
+      auto step = [&](index_t kt, const std::uint32_t(&ec)[2], std::uint32_t(&en)[2]) {
         const std::uint32_t a_addr = arch::smem_addr(a_st(s));
         const std::uint32_t b_addr = arch::smem_addr(b_st(s));
 #pragma unroll
         for (int i = 0; i < BN / 2; ++i) arch::fence_regs(acc[i]);
         arch::wgmma_fence();
         if constexpr (Sparse) {
-          const std::uint32_t* e = e_st(s) + (c * 4 + q) * 32 + (lane / 4) * 2 + lane % 2;
-          const std::uint32_t e0 = e[0], e1 = e[16];
 #pragma unroll
           for (int ks = 0; ks < 2; ++ks) {
             const std::uint64_t da = arch::smem_desc(a_addr + c * 64 * 64 + ks * 32, 16, 512, 2);
             const std::uint64_t db = arch::smem_desc(b_addr + ks * 4096, 8192, 1024, 1);
-            arch::sp_wgmma<BN, T>::template mma<1>(acc, da, db, ks == 0 ? e0 : e1, 1);
+            arch::sp_wgmma<BN, T>::template mma<1>(acc, da, db, ec[ks], 1);
           }
         } else {
 #pragma unroll
@@ -167,6 +174,18 @@ __global__ void __launch_bounds__(THREADS, 1)
         if (prev >= 0 && lane == 0) arch::mbar_arrive(&empty[prev]);
         prev = s;
         if (++s == S) s = 0, ph ^= 1u;
+        if (kt + 1 < ke) {
+          arch::mbar_wait(&full[s], ph);
+          load_meta(en);
+        }
+      };
+      if (kb < ke) {
+        arch::mbar_wait(&full[s], ph);
+        load_meta(ea);
+      }
+      for (index_t kt = kb; kt < ke; kt += 2) {
+        step(kt, ea, eb);
+        if (kt + 1 < ke) step(kt + 1, eb, ea);
       }
       arch::wgmma_wait<0>();
 #pragma unroll
