@@ -12,6 +12,7 @@ class basic_device_tensor {
  public:
   using value_type = T;
   using extents_type = Ext;
+  static constexpr std::size_t rank() { return Ext::rank(); }
 
   basic_device_tensor() = default;
   /// Zero-initialised, allocated on `s`.
@@ -38,6 +39,13 @@ class basic_device_tensor {
   const Ext& extents() const noexcept { return ext_; }
   index_t extent(std::size_t i) const noexcept { return ext_.extent(i); }
   index_t size() const noexcept { return ext_.size(); }
+  /// Rank-2 tensors: the matrix shape.
+  matrix_shape shape() const { return to_shape(ext_); }
+  /// Queues a copy of a host tensor of the same size into this one.
+  template <class E2>
+  void copy_from_host(const basic_tensor<T, E2>& h, stream s) {
+    buf_.copy_from_host(h.data(), h.size(), s);
+  }
   /// A view of the device memory (dereference it only in device code).
   basic_tensor_view<T, Ext> view() noexcept { return {data(), ext_}; }
   basic_tensor_view<const T, Ext> view() const noexcept { return {data(), ext_}; }

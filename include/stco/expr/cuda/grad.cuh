@@ -1,0 +1,196 @@
+// stco/expr/cuda/grad.cuh — gradients of a device expression with address carrying, on a stream.
+//
+//     auto g   = stco::grad(stco::relu(stco::matmul(Wd, Xd) + stco::bias(bd)), dYd, stash, s);
+//     auto dWd = g.wrt(Wd);  // device_sparse_matrix sharing Wd's device entity, kept slots only
+//     auto dXd = g.wrt(Xd);  // Wᵀ·dZ through the entity's cached transposed traversal
+//     auto dbd = g.wrt(bd);  // a CUB block reduction per channel
+//
+// dZ = dY ⊙ (the epilogue's derivative) is formed inside each gradient kernel from dY and the
+// stashed activation input, never as a tensor. Without a stash, an expression with an activation
+// re-runs its forward pass once on the stream to recover the activation input.
+#pragma once
+
+#include <array>
+#include <type_traits>
+
+#include "stco/expr/cuda/eval.cuh"
+#include "stco/kernel/cuda/conv2d.cuh"
+#include "stco/kernel/cuda/matmul.cuh"
+
+namespace stco::cuda {
+
+template <class E>
+class gradient {
+  using F = flatten<E>;
+  using Core = typename F::core_type;
+  using Chain = typename F::chain_type;
+
+ public:
+  using value_type = typename E::value_type;
+  using layout_type = typename E::layout_type;
+  static constexpr std::size_t rank = E::out_rank;
+
+  /// dY: device pointer to the upstream gradient of the output's shape; every later wrt() is
+  /// queued on `s`.
+  gradient(const E& e, const value_type* dY, const std::array<index_t, rank>& dy_shape,
+           const activation_stash<value_type>* stash, stream s)
+      : e_(e), chain_(F::epilogue(e)), dy_(dY), s_(s) {
+    if (dy_shape != e.out_shape())
+      throw shape_error(stco::detail::message("stco::cuda::grad: dY ", detail::shape_text(dy_shape),
+                                              " does not match the expression's output ",
+                                              detail::shape_text(e.out_shape())));
+    detail::check_device_pointer(dY, "dY", "grad");
+    if constexpr (Chain::has_activation) {
+      index_t n = 1;
+      for (index_t d : e.out_shape()) n *= d;
+      if (stash) {
+        if (stash->size() != n)
+          throw shape_error(stco::detail::message("stco::cuda::grad: the stash holds ",
+                                                  stash->size(),
+                                                  " activation inputs, the "
+                                                  "output has ",
+                                                  n, " (evaluate the expression with it first)"));
+        z_ = stash->data();
+      } else {
+        auto y = detail::new_output(e, s);
+        detail::eval_into(y, e, &own_, s);
+        z_ = own_.data();
+      }
+    }
+  }
+
+  /// dL/dW at W's kept addresses, sharing W's device entity. W must be the expression's weight.
+  template <class L>
+  device_sparse_matrix<value_type, L> wrt(const device_sparse_matrix<value_type, L>& W) const {
+    auto dW = W.zeros_like(s_);
+    wrt_into(W, dW);
+    return dW;
+  }
+  /// As wrt(W), into an existing gradient that shares W's entity (every slot is rewritten).
+  template <class L>
+  void wrt_into(const device_sparse_matrix<value_type, L>& W,
+                device_sparse_matrix<value_type, L>& dW) const {
+    const Core& core = F::core(e_);
+    if (static_cast<const void*>(&W) != static_cast<const void*>(core.w))
+      throw argument_error("stco::cuda::grad: wrt(W): W is not the expression's weight");
+    if (dW.entity_ptr() != W.entity_ptr())
+      throw argument_error(
+          "stco::cuda::grad: wrt_into(W, dW): dW does not share W's device entity (build it "
+          "with W.zeros_like(s))");
+    if constexpr (rank == 2) {
+      const auto sh = e_.out_shape();
+      kernel::cuda::matmul_grad_w(kernel::cuda::gemm_call<value_type, L, Chain>{
+          core.w, core.x, dy_, z_, dW.values(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_});
+    } else {
+      kernel::cuda::conv2d_grad_w(kernel::cuda::conv_call<value_type, L, Chain>{
+          core.w, core.x, dy_, z_, dW.values(), nullptr, chain_, core.geo, s_});
+    }
+  }
+
+  /// dL/dX (rank 2 for matmul, NHWC for conv2d), or dL/db for a rank-1 bias.
+  template <class T, class Ext>
+  device_tensor<value_type, Ext::rank()> wrt(const basic_device_tensor<T, Ext>& t) const {
+    dextents<Ext::rank()> ext;
+    if constexpr (Ext::rank() == 1)
+      ext = dextents<1>(t.extent(0));
+    else if constexpr (Ext::rank() == 2)
+      ext = dextents<2>(t.extent(0), t.extent(1));
+    else
+      ext = dextents<4>(t.extent(0), t.extent(1), t.extent(2), t.extent(3));
+    device_tensor<value_type, Ext::rank()> out(ext, s_);
+    wrt_into(t, out);
+    return out;
+  }
+
+  /// dL/dX or dL/db into `out` (same size as the operand).
+  template <class T, class Ext, class OE>
+  void wrt_into(const basic_device_tensor<T, Ext>& t,
+                basic_device_tensor<value_type, OE>& out) const {
+    static_assert(std::is_same_v<T, value_type>,
+                  "stco::cuda::grad: wrt(): value types differ from the expression's");
+    const Core& core = F::core(e_);
+    if (out.size() != t.size())
+      throw shape_error(stco::detail::message("stco::cuda::grad: output of ", out.size(),
+                                              " elements for an operand of ", t.size()));
+    if constexpr (Ext::rank() == 1) {
+      const value_type* b = bias_of(e_);
+      if (b == nullptr || static_cast<const void*>(t.data()) != b)
+        throw argument_error("stco::cuda::grad: wrt(b): b is not the expression's bias");
+      const auto sh = e_.out_shape();
+      if constexpr (rank == 2)
+        kernel::cuda::bias_gradient(dy_, z_, chain_, sh[0], sh[1], sh[1], 1, out.data(), s_);
+      else
+        kernel::cuda::bias_gradient(dy_, z_, chain_, sh[3], sh[0] * sh[1] * sh[2], 1, sh[3],
+                                    out.data(), s_);
+    } else {
+      static_assert(Ext::rank() == rank, "stco::cuda::grad: wrt(): no operand of this rank");
+      if (static_cast<const void*>(t.data()) != static_cast<const void*>(core.x))
+        throw argument_error("stco::cuda::grad: wrt(X): X is not the expression's input");
+      using L = layout_type;
+      if constexpr (rank == 2) {
+        const auto sh = e_.out_shape();
+        kernel::cuda::matmul_grad_x(kernel::cuda::gemm_call<value_type, L, Chain>{
+            core.w, nullptr, dy_, z_, out.data(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_});
+      } else {
+        kernel::cuda::conv2d_grad_x(kernel::cuda::conv_call<value_type, L, Chain>{
+            core.w, nullptr, dy_, z_, out.data(), nullptr, chain_, core.geo, s_});
+      }
+    }
+  }
+
+  /// The stream the gradients are queued on.
+  stream get_stream() const noexcept { return s_; }
+
+ private:
+  template <class X>
+  static const value_type* bias_of(const X&) {
+    return nullptr;
+  }
+  template <class Inner, class Op>
+  static const value_type* bias_of(const epilogue_expr<Inner, Op>& x) {
+    if constexpr (Op::is_bias)
+      return x.op.b;
+    else
+      return bias_of(x.inner);
+  }
+
+  E e_;
+  Chain chain_;
+  const value_type* dy_;
+  stream s_;
+  const float* z_ = nullptr;
+  activation_stash<value_type> own_;
+};
+
+namespace detail {
+template <class E, class T, class Ext>
+gradient<E> make_gradient(const E& e, const basic_device_tensor<T, Ext>& dY,
+                          const activation_stash<typename E::value_type>* stash, stream s) {
+  constexpr std::size_t R = E::out_rank;
+  static_assert(Ext::rank() == R, "stco::grad: dY must have the output's rank");
+  static_assert(std::is_same_v<T, typename E::value_type>,
+                "stco::grad: dY has a different value type than the expression");
+  std::array<index_t, R> sh{};
+  for (std::size_t i = 0; i < R; ++i) sh[i] = dY.extent(i);
+  return gradient<E>(e, dY.data(), sh, stash, s);
+}
+}  // namespace detail
+
+}  // namespace stco::cuda
+
+namespace stco {
+
+/// The gradients of the device expression `e` for the device upstream gradient dY, queued on s.
+template <class E, class T, class Ext, std::enable_if_t<cuda::is_device_expression_v<E>, int> = 0>
+cuda::gradient<E> grad(const E& e, const cuda::basic_device_tensor<T, Ext>& dY,
+                       const cuda::activation_stash<typename E::value_type>& stash,
+                       cuda::stream s) {
+  return cuda::detail::make_gradient(e, dY, &stash, s);
+}
+/// As above without a stash (an activation's input is recomputed by one forward pass).
+template <class E, class T, class Ext, std::enable_if_t<cuda::is_device_expression_v<E>, int> = 0>
+cuda::gradient<E> grad(const E& e, const cuda::basic_device_tensor<T, Ext>& dY, cuda::stream s) {
+  return cuda::detail::make_gradient(e, dY, nullptr, s);
+}
+
+}  // namespace stco
