@@ -198,7 +198,7 @@ fixture& get(const shape& sh) {
   return *current;
 }
 
-enum class op { fwd, dx, dw, step };
+enum class op { fwd, dx, dw, step, fwd_bn128, dw_bn128 };
 
 void run(benchmark::State& state, shape sh, op o) {
   fixture& f = get(sh);
@@ -222,6 +222,18 @@ void run(benchmark::State& state, shape sh, op o) {
         break;
       case op::dw:
         ours = bg::median_ms(f.s, [&](int i) { f.dw(i); });
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_dw(i); });
+        break;
+      case op::fwd_bn128:  // the same op with 128-wide tiles (tuning comparison)
+        sp24::sm90_tuning().sparse_bn = 128;
+        ours = bg::median_ms(f.s, [&](int i) { f.fwd(i); });
+        sp24::sm90_tuning().sparse_bn = 256;
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_fwd(i); });
+        break;
+      case op::dw_bn128:
+        sp24::sm90_tuning().dense_bn = 128;
+        ours = bg::median_ms(f.s, [&](int i) { f.dw(i); });
+        sp24::sm90_tuning().dense_bn = 256;
         blas = bg::median_ms(f.s, [&](int i) { f.blas_dw(i); });
         break;
       case op::step:
@@ -275,6 +287,13 @@ int main(int argc, char** argv) {
   for (const auto& sh : shapes())
     for (auto [o, name] :
          {std::pair{op::fwd, "fwd"}, {op::dx, "dx"}, {op::dw, "dw"}, {op::step, "step"}})
+      benchmark::RegisterBenchmark(("nm24/" + std::string(name) + "/" + sh.name).c_str(),
+                                   [sh, o = o](benchmark::State& st) { run(st, sh, o); })
+          ->UseManualTime()
+          ->Iterations(1)
+          ->Unit(benchmark::kMicrosecond);
+  for (const auto& sh : {shape{"sq4096", 4096, 4096, 4096}, shape{"sq8192", 8192, 8192, 8192}})
+    for (auto [o, name] : {std::pair{op::fwd_bn128, "fwd_bn128"}, {op::dw_bn128, "dw_bn128"}})
       benchmark::RegisterBenchmark(("nm24/" + std::string(name) + "/" + sh.name).c_str(),
                                    [sh, o = o](benchmark::State& st) { run(st, sh, o); })
           ->UseManualTime()

@@ -301,6 +301,11 @@ TEST_CASE_TEMPLATE("nm<2,4> forward, dX, dW on the Hopper wgmma.sp path", T, stc
       run_case<T>(sh, which, sp24::path::sm90, true);
       run_case<T>(sh, which, sp24::path::automatic, false);
     }
+  // The 128-wide tile variants of both sm90 kernels.
+  sp24::sm90_tuning() = {128, 128};
+  for (epi which : epilogues()) run_case<T>(shape{208, 176, 136}, which, sp24::path::sm90, true);
+  run_case<T>(shape{64, 48, 4096}, epi::none, sp24::path::sm90, true);
+  sp24::sm90_tuning() = {};
 }
 
 TEST_CASE("the sm90 path refuses shapes it cannot load and says why") {

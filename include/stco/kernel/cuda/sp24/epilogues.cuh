@@ -17,6 +17,19 @@ struct chain_store {
   float* stash;
   index_t N;
   Chain chain;
+  /// The sm90 kernel's 16-byte stores (N % 8 == 0, y 16-byte aligned): pack() finishes a pair,
+  /// put8() stores 8 consecutive outputs of a row.
+  static constexpr bool vector8 = true;
+  __device__ std::uint32_t pack(index_t r, index_t c, float z0, float z1) const {
+    if (c >= N) return 0;
+    const index_t pos = r * N + c;
+    const float y0 = chain.apply(z0, r, pos, stash ? stash + pos : nullptr);
+    const float y1 = chain.apply(z1, r, pos + 1, stash ? stash + pos + 1 : nullptr);
+    return arch::pack2<T>(y0, y1);
+  }
+  __device__ void put8(index_t r, index_t c, const std::uint32_t (&w)[4]) const {
+    *reinterpret_cast<uint4*>(y + r * N + c) = make_uint4(w[0], w[1], w[2], w[3]);
+  }
   __device__ void operator()(index_t r, index_t c, float z0, float z1) const {
     const index_t pos = r * N + c;
     const float y0 = chain.apply(z0, r, pos, stash ? stash + pos : nullptr);
@@ -38,6 +51,13 @@ struct scaled_store {
   std::uint16_t* y;
   index_t N;
   float scale;
+  static constexpr bool vector8 = true;
+  __device__ std::uint32_t pack(index_t, index_t, float z0, float z1) const {
+    return arch::pack2<T>(scale * z0, scale * z1);
+  }
+  __device__ void put8(index_t r, index_t c, const std::uint32_t (&w)[4]) const {
+    *reinterpret_cast<uint4*>(y + r * N + c) = make_uint4(w[0], w[1], w[2], w[3]);
+  }
   __device__ void operator()(index_t r, index_t c, float z0, float z1) const {
     const index_t pos = r * N + c;
     if (c + 1 < N) {
@@ -55,6 +75,7 @@ struct scaled_store {
 /// slot s of that group points at k. Columns past K (the ragged last group) are computed as zeros
 /// and land in the slots that point into the padding. Out is float (the compute type).
 struct compress_store {
+  static constexpr bool vector8 = false;
   float* dvals;
   const std::uint8_t* offsets;  ///< W's packed 2-bit offsets
   index_t groups;               ///< G = ⌈K/4⌉

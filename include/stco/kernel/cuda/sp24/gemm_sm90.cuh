@@ -194,13 +194,46 @@ __global__ void __launch_bounds__(THREADS, 1)
 
       const index_t row0 = mt * BM + c * 64 + q * 16 + lane / 4;
       const index_t col0 = nt * BN + (lane % 4) * 2;
-#pragma unroll
-      for (int j = 0; j < BN / 8; ++j)
+      if constexpr (Epi::vector8) {
+        // Each quad holds 8 consecutive columns of a row per 8-column block, 4 bytes a lane:
+        // transpose 4 blocks across the quad so that each lane stores 16 contiguous bytes.
+        const int t = lane % 4;
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          const index_t row = row0 + h * 8, col = col0 + j * 8;
-          if (row < M && col < N) epi(row, col, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+          const index_t row = row0 + h * 8;
+#pragma unroll
+          for (int m = 0; m < BN / 32; ++m) {
+            std::uint32_t w[4], out[4];
+#pragma unroll
+            for (int jj = 0; jj < 4; ++jj) {
+              const int j = 4 * m + jj;
+              w[jj] = row < M
+                          ? epi.pack(row, col0 + j * 8, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1])
+                          : 0u;
+            }
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+              const int si = (t + i) & 3, di = (t - i) & 3;
+              const std::uint32_t send = si == 0 ? w[0] : si == 1 ? w[1] : si == 2 ? w[2] : w[3];
+              const std::uint32_t got = __shfl_sync(0xFFFFFFFFu, send, (lane & ~3) | di);
+              if (di == 0) out[0] = got;
+              if (di == 1) out[1] = got;
+              if (di == 2) out[2] = got;
+              if (di == 3) out[3] = got;
+            }
+            const index_t col8 = nt * BN + (4 * m + t) * 8;
+            if (row < M && col8 < N) epi.put8(row, col8, out);
+          }
         }
+      } else {
+#pragma unroll
+        for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const index_t row = row0 + h * 8, col = col0 + j * 8;
+            if (row < M && col < N) epi(row, col, acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+          }
+      }
     }
   }
 #else

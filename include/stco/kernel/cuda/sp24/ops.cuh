@@ -44,6 +44,15 @@ struct device_sp24 {
   index_t groups() const { return (cols + 3) / 4; }
 };
 
+/// Tile widths (BN) of the sm90 kernels: 256 (default) or 128. Benchmarks compare the two.
+struct sm90_tiles {
+  int sparse_bn = 256, dense_bn = 256;
+};
+inline sm90_tiles& sm90_tuning() {
+  static sm90_tiles t;
+  return t;
+}
+
 namespace detail {
 
 inline const std::uint16_t* bits(const void* p) { return static_cast<const std::uint16_t*>(p); }
@@ -124,7 +133,10 @@ void sparse_sm90(const device_sp24<T>& a, const std::uint16_t* b, index_t N, con
   const CUtensorMap mb =
       make_tensor_map_2d(b, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(N),
                          static_cast<std::uint64_t>(N), 2, 64, 64, CU_TENSOR_MAP_SWIZZLE_128B);
-  launch_sm90<T, true, 256>(ma, mb, me, M, N, K, epi, s);
+  if (sm90_tuning().sparse_bn == 128)
+    launch_sm90<T, true, 128>(ma, mb, me, M, N, K, epi, s);
+  else
+    launch_sm90<T, true, 256>(ma, mb, me, M, N, K, epi, s);
 }
 
 template <class Chain>
@@ -142,7 +154,7 @@ void forward(const device_sp24<T>& w, const T* X, index_t N, T* Y, const Chain& 
   const index_t R = w.rows, K = w.cols, G = w.groups();
   chain_store<T, Chain> epi{reinterpret_cast<std::uint16_t*>(Y), stash, N, chain};
   const bool fits = G % 4 == 0 && N % 8 == 0 && detail::aligned16(w.values) &&
-                    detail::aligned16(X) && detail::aligned16(w.meta);
+                    detail::aligned16(X) && detail::aligned16(w.meta) && detail::aligned16(Y);
   if (p == path::sm90 || (p == path::automatic && fits && detail::sm90a_available())) {
     if (!fits || !detail::sm90a_available())
       throw argument_error(::stco::detail::message(
@@ -175,7 +187,8 @@ void grad_x(const device_sp24<T>& w, const device_sp24<T>* wt, const T* dY, cons
       throw shape_error(::stco::detail::message("stco::cuda::sp24::grad_x: Wᵀ is [", wt->rows, ", ",
                                                 wt->cols, "] for W [", R, ", ", K, "]"));
     const bool fits = linear && wt->groups() % 4 == 0 && N % 8 == 0 &&
-                      detail::aligned16(wt->values) && detail::aligned16(dY);
+                      detail::aligned16(wt->values) && detail::aligned16(dY) &&
+                      detail::aligned16(wt->meta) && detail::aligned16(dX);
     if (p == path::sm90 || (p == path::automatic && fits && detail::sm90a_available())) {
       if (!fits || !detail::sm90a_available())
         throw argument_error(::stco::detail::message(
@@ -226,12 +239,14 @@ void grad_w(const device_sp24<T>& w, const T* X, const T* dY, const float* stash
     const CUtensorMap ma =
         make_tensor_map_2d(dY, static_cast<std::uint64_t>(R), static_cast<std::uint64_t>(N),
                            static_cast<std::uint64_t>(N), 2, 128, 64, CU_TENSOR_MAP_SWIZZLE_128B);
+    const int bn = sm90_tuning().dense_bn == 128 ? 128 : 256;
     const CUtensorMap mb =
         make_tensor_map_2d(X, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(N),
-                           static_cast<std::uint64_t>(N), 2, 256, 64, CU_TENSOR_MAP_SWIZZLE_128B);
+                           static_cast<std::uint64_t>(N), 2, static_cast<std::uint32_t>(bn), 64,
+                           CU_TENSOR_MAP_SWIZZLE_128B);
     // Few output tiles and a long reduction (a conv layer's dW: N = batch·H·W): split the
     // reduction so every SM works, and accumulate the slices atomically into a zeroed dW.
-    const index_t tiles = ((R + sm90::BM - 1) / sm90::BM) * ((4 * G + 255) / 256);
+    const index_t tiles = ((R + sm90::BM - 1) / sm90::BM) * ((4 * G + bn - 1) / bn);
     const index_t KT = (N + sm90::BK - 1) / sm90::BK;
     const index_t sms = detail::sm_count();
     const int splits = static_cast<int>(
@@ -241,7 +256,10 @@ void grad_w(const device_sp24<T>& w, const T* X, const T* dY, const float* stash
       STCO_CUDA_CHECK(
           cudaMemsetAsync(dW, 0, static_cast<std::size_t>(R * 2 * G) * sizeof(float), s));
     }
-    detail::launch_sm90<T, false, 256>(ma, mb, ma, R, 4 * G, N, epi, s, splits);
+    if (bn == 128)
+      detail::launch_sm90<T, false, 128>(ma, mb, ma, R, 4 * G, N, epi, s, splits);
+    else
+      detail::launch_sm90<T, false, 256>(ma, mb, ma, R, 4 * G, N, epi, s, splits);
     return;
   }
   gemm_args<Chain> a;
