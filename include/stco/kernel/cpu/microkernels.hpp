@@ -169,7 +169,8 @@ inline void shared_accumulate_rows(C* const* acc_rows, index_t rows, const C* v,
   }
 }
 
-#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+// Not under nvcc: its front end does not expand packs inside __builtin_shufflevector.
+#if !defined(__CUDACC__) && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12))
 #define STCO_HAS_SHUFFLEVECTOR 1
 /// Lanes [0, W/2): a[2i] + a[2i+1]; lanes [W/2, W): the same of b (shuffle indices ≥ W name b).
 template <class V, std::size_t... I>
@@ -197,8 +198,8 @@ STCO_ALWAYS_INLINE C hsum(typename simd<C>::type v) {
 /// out[i] += the lane sum of a[i], i < 4: the four reductions share their shuffles.
 template <class C>
 STCO_ALWAYS_INLINE void hsum4_add(const typename simd<C>::type (&a)[4], C* const* out) {
-  constexpr int W = simd<C>::width;
 #if defined(STCO_HAS_SHUFFLEVECTOR)
+  constexpr int W = simd<C>::width;
   if constexpr (W >= 4) {
     constexpr auto lanes = std::make_index_sequence<W>{};
     // After the first two steps lanes [i·W/4, (i+1)·W/4) hold partial sums of a[i].
