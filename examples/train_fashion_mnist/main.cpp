@@ -361,11 +361,14 @@ int main(int argc, char** argv) {
     if (o.threads > 0) stco::set_num_threads(o.threads);
     data_set d;
     const auto t0 = clk::now();
-    d.train =
-        nn::read_idx_dataset(find_file(o.data, "train-images-idx3-ubyte", o.skip_missing_data),
-                             find_file(o.data, "train-labels-idx1-ubyte", o.skip_missing_data));
-    d.test = nn::read_idx_dataset(find_file(o.data, "t10k-images-idx3-ubyte", o.skip_missing_data),
-                                  find_file(o.data, "t10k-labels-idx1-ubyte", o.skip_missing_data));
+    // The four files are looked up in order, so a missing one is reported in a stable order.
+    const bool skip = o.skip_missing_data;
+    const std::string train_images = find_file(o.data, "train-images-idx3-ubyte", skip);
+    const std::string train_labels = find_file(o.data, "train-labels-idx1-ubyte", skip);
+    const std::string test_images = find_file(o.data, "t10k-images-idx3-ubyte", skip);
+    const std::string test_labels = find_file(o.data, "t10k-labels-idx1-ubyte", skip);
+    d.train = nn::read_idx_dataset(train_images, train_labels);
+    d.test = nn::read_idx_dataset(test_images, test_labels);
     for (const auto* s : {&d.train, &d.test})
       if (s->rows != 28 || s->cols != 28)
         throw nn::format_error(stco::detail::message("train_fashion_mnist: images are ", s->rows,
