@@ -156,3 +156,24 @@ TEST_CASE_TEMPLATE("conv2d in half and bfloat16 matches double math", V, stco::h
   }
   run_layout<stco::tile_vector<4, 2, 4>, V>(settings[6], 0.5);
 }
+
+TEST_CASE_TEMPLATE("conv2d over many pixel chunks and dW slices", L, stco::nm<2, 4>,
+                   stco::tile_wise<4>, stco::block<4, 4>, stco::tile_vector<4, 2, 4>, stco::csr,
+                   stco::channel, stco::dense) {
+  // 765 output pixels: more than one chunk and one dW slice at every vector width (AVX-512
+  // included), so the chunked drivers and the sum over slices run.
+  CAPTURE(L::name());
+  // clang-format off
+  const conv_setting large[] = {
+      // name                N  H   W   Cin Cout kh kw sh sw ph pw dh dw g  explicit kernel
+      {"765 pixels",         3, 17, 15, 8,  20,  3, 3, 1, 1, 1, 1, 1, 1, 1, false},
+      {"765 pixels, groups 2", 3, 17, 15, 8, 20, 3, 3, 1, 1, 1, 1, 1, 1, 2, false},
+  };
+  // clang-format on
+  for (const auto& s : large) {
+    const std::string setting = s.name;
+    CAPTURE(setting);
+    run_layout<L, float>(s, L::default_sparsity);
+    run_layout<L, double>(s, L::default_sparsity);
+  }
+}
