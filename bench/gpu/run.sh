@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One device call: build everything for the chip, run every test (CPU and GPU), and run the GPU
-# tests under compute-sanitizer. Logs go to $OUT (the device tool brings them back).
+# tests under compute-sanitizer (memcheck on every GPU test binary, racecheck on the
+# shared-memory kernels). Logs go to $OUT (the device tool brings them back). For the expression
+# set's tests alone, from binaries built on the development machine: bench/gpu/cudacore.sh.
 #   bash bench/gpu/run.sh            (on the GPU machine, from the repository root)
 set -euo pipefail
 OUT=${OUT:-$PWD/out}
@@ -21,6 +23,21 @@ rc_tests=$?
 compute-sanitizer --tool memcheck --leak-check full build-gpu/tests/test_gpu_memory \
   -tce="*failing CUDA call*" >"$OUT/memcheck.log" 2>&1
 rc_memcheck=$?
+# The device expression set (reduced settings: the sanitizers slow every kernel down a lot):
+# memcheck on every binary, racecheck on the shared-memory kernels (tiled products, reductions).
+export STCO_GPU_QUICK=1
+for t in test_gpu_entity test_gpu_matmul_nm test_gpu_matmul_blocks test_gpu_matmul_lists \
+         test_gpu_matmul_16bit test_gpu_conv test_gpu_conv_grouped test_gpu_prune test_gpu_optim \
+         test_gpu_errors; do
+  compute-sanitizer --tool memcheck --leak-check full --error-exitcode 3 build-gpu/tests/$t \
+    -tce="*failing CUDA calls*" >>"$OUT/memcheck.log" 2>&1 || rc_memcheck=1
+done
+for spec in "test_gpu_matmul_blocks:*tile_wise<*4>*" "test_gpu_matmul_nm:*nm<*2,*4>*" \
+            "test_gpu_conv:*csr*"; do
+  compute-sanitizer --tool racecheck --error-exitcode 3 "build-gpu/tests/${spec%%:*}" \
+    -tc="${spec#*:}" >>"$OUT/racecheck.log" 2>&1 || rc_memcheck=1
+done
+unset STCO_GPU_QUICK
 set -e
 
 tail -25 "$OUT/ctest.log"

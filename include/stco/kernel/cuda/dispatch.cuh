@@ -17,6 +17,8 @@
 // kernel keeps its metadata order (built once per entity, shared by every call on it).
 #pragma once
 
+#include <atomic>
+
 #include "stco/core/cuda/stream.cuh"
 #include "stco/expr/conv_params.hpp"
 #include "stco/layout/cuda/device_sparse_matrix.cuh"
@@ -65,6 +67,19 @@ struct conv_call {
   stco::cuda::stream s;
 };
 
+namespace toggle {
+inline std::atomic<bool>& fast_paths_flag() {
+  static std::atomic<bool> on{true};
+  return on;
+}
+}  // namespace toggle
+
+/// Whether registered fast kernels may run (true by default).
+inline bool fast_paths_enabled() { return toggle::fast_paths_flag().load(); }
+/// Turns the fast kernels on or off for every later call (off: the portable kernels run; tests
+/// compare both).
+inline void set_fast_paths(bool on) { toggle::fast_paths_flag().store(on); }
+
 /// No fast kernel: the portable one runs. Specializations set `available` and provide
 /// `static bool applicable(const call&)` and `static void run(const call&)`.
 template <op Op, class L, class T, class Chain, class = void>
@@ -77,7 +92,7 @@ template <op Op, class L, class T, class Chain, class Call>
 bool try_fast_path(const Call& c) {
   using F = fast_path<Op, L, T, Chain>;
   if constexpr (F::available) {
-    if (F::applicable(c)) {
+    if (fast_paths_enabled() && F::applicable(c)) {
       F::run(c);
       return true;
     }

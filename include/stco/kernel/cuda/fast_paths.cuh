@@ -8,10 +8,11 @@
 //                                 wgmma.sp on sm_90a), metadata in instruction order cached in
 //                                 the device entity; matmul forward, dX and dW.
 //
-// set_fast_paths(false) routes every call to the portable kernels (tests compare both).
+// set_fast_paths(false) (dispatch.cuh) routes every call to the portable kernels at run time;
+// defining STCO_CUDA_NO_FAST_PATHS (or STCO_CUDA_NO_TILETC / STCO_CUDA_NO_SP24) leaves them out
+// of the build (portable kernels only, shorter compiles).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
@@ -20,13 +21,13 @@
 #include "stco/kernel/cuda/launch.cuh"
 #include "stco/kernel/cuda/values.cuh"
 
-#if !defined(STCO_CUDA_EMULATE) && defined(__CUDACC__)
-#if __has_include("stco/kernel/cuda/tiletc/ops.cuh")
-#include "stco/kernel/cuda/tiletc/ops.cuh"
-#define STCO_CUDA_TILETC 1
+#if !defined(STCO_CUDA_EMULATE) && !defined(STCO_CUDA_NO_FAST_PATHS) && defined(__CUDACC__)
+#if __has_include("stco/kernel/cuda/tiletc/fast_path.cuh") && !defined(STCO_CUDA_NO_TILETC)
+#include "stco/kernel/cuda/tiletc/fast_path.cuh"
 #endif
-#if __has_include("stco/kernel/cuda/sp24/ops.cuh") && \
-                  __has_include("stco/kernel/cuda/sp24/metadata.hpp")
+#if __has_include("stco/kernel/cuda/sp24/ops.cuh") && __has_include(                               \
+                                                          "stco/kernel/cuda/sp24/metadata.hpp") && \
+                                                          !defined(STCO_CUDA_NO_SP24)
 #include "stco/kernel/cuda/sp24/metadata.hpp"
 #include "stco/kernel/cuda/sp24/ops.cuh"
 #include "stco/layout/cuda/nm.cuh"
@@ -35,77 +36,6 @@
 #endif
 
 namespace stco::kernel::cuda {
-
-namespace toggle {
-inline std::atomic<bool>& fast_paths_flag() {
-  static std::atomic<bool> on{true};
-  return on;
-}
-}  // namespace toggle
-
-/// Whether registered fast kernels may run (true by default).
-inline bool fast_paths_enabled() { return toggle::fast_paths_flag().load(); }
-/// Turns the fast kernels on or off for every later call (off: the portable kernels run).
-inline void set_fast_paths(bool on) { toggle::fast_paths_flag().store(on); }
-
-#if defined(STCO_CUDA_TILETC)
-namespace tc = tiletc;
-
-template <class L, class T, class Chain>
-struct fast_path<op::matmul_forward, L, T, Chain, std::enable_if_t<tc::supported_v<L, T>>> {
-  static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, L, Chain>&) { return fast_paths_enabled(); }
-  static void run(const gemm_call<T, L, Chain>& c) {
-    tc::forward(*c.w, c.x, c.out, c.n, c.chain, c.stash, c.s);
-  }
-};
-template <class L, class T, class Chain>
-struct fast_path<op::matmul_grad_x, L, T, Chain, std::enable_if_t<tc::supported_v<L, T>>> {
-  static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, L, Chain>&) { return fast_paths_enabled(); }
-  static void run(const gemm_call<T, L, Chain>& c) {
-    tc::grad_x(*c.w, c.dy, c.z, c.out, c.n, c.chain, c.s);
-  }
-};
-template <class L, class T, class Chain>
-struct fast_path<op::matmul_grad_w, L, T, Chain, std::enable_if_t<tc::supported_v<L, T>>> {
-  static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, L, Chain>&) { return fast_paths_enabled(); }
-  static void run(const gemm_call<T, L, Chain>& c) {
-    tc::grad_w(*c.w, c.x, c.dy, c.z, c.out, c.n, c.chain, c.s);
-  }
-};
-template <class L, class T, class Chain>
-struct fast_path<op::conv2d_forward, L, T, Chain, std::enable_if_t<tc::supported_v<L, T>>> {
-  static constexpr bool available = true;
-  static bool applicable(const conv_call<T, L, Chain>& c) {
-    return fast_paths_enabled() && tc::conv_applicable<L>(c.g, false);
-  }
-  static void run(const conv_call<T, L, Chain>& c) {
-    tc::conv_forward(*c.w, c.x, c.out, c.g, c.chain, c.stash, c.s);
-  }
-};
-template <class L, class T, class Chain>
-struct fast_path<op::conv2d_grad_x, L, T, Chain, std::enable_if_t<tc::supported_v<L, T>>> {
-  static constexpr bool available = true;
-  static bool applicable(const conv_call<T, L, Chain>& c) {
-    return fast_paths_enabled() && tc::conv_applicable<L>(c.g, true);
-  }
-  static void run(const conv_call<T, L, Chain>& c) {
-    tc::conv_grad_x(*c.w, c.dy, c.z, c.out, c.g, c.chain, c.s);
-  }
-};
-template <class L, class T, class Chain>
-struct fast_path<op::conv2d_grad_w, L, T, Chain, std::enable_if_t<tc::supported_v<L, T>>> {
-  static constexpr bool available = true;
-  static bool applicable(const conv_call<T, L, Chain>& c) {
-    return fast_paths_enabled() && tc::conv_applicable<L>(c.g, false);
-  }
-  static void run(const conv_call<T, L, Chain>& c) {
-    tc::conv_grad_w(*c.w, c.x, c.dy, c.z, c.out, c.g, c.chain, c.s);
-  }
-};
-#endif  // STCO_CUDA_TILETC
 
 #if defined(STCO_CUDA_SP24)
 namespace sp24_glue {
@@ -156,7 +86,7 @@ inline constexpr bool takes = std::is_same_v<T, half> || std::is_same_v<T, bfloa
 template <class T, class Chain>
 struct fast_path<op::matmul_forward, nm<2, 4>, T, Chain, std::enable_if_t<sp24_glue::takes<T>>> {
   static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return fast_paths_enabled(); }
+  static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
     stco::cuda::sp24::forward(sp24_glue::operand(*c.w, c.s), c.x, c.n, c.out, c.chain, c.stash,
                               c.s.get());
@@ -165,7 +95,7 @@ struct fast_path<op::matmul_forward, nm<2, 4>, T, Chain, std::enable_if_t<sp24_g
 template <class T, class Chain>
 struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain, std::enable_if_t<sp24_glue::takes<T>>> {
   static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return fast_paths_enabled(); }
+  static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
     stco::cuda::sp24::grad_x<T>(sp24_glue::operand(*c.w, c.s), nullptr, c.dy, c.z, c.n, c.chain,
                                 c.out, c.s.get());
@@ -174,7 +104,7 @@ struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain, std::enable_if_t<sp24_gl
 template <class T, class Chain>
 struct fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain, std::enable_if_t<sp24_glue::takes<T>>> {
   static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return fast_paths_enabled(); }
+  static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
     const index_t n = c.w->value_count();
     stco::cuda::device_buffer<float> dw(n, c.s);

@@ -1,0 +1,91 @@
+// GPU test support: the epilogue chains the device tests run, written out independently in double
+// (forward and derivatives), tolerances and comparisons. The twin of tests/expr/
+// reference_epilogue.hpp without its include of stco/stco.hpp: the CPU kernels it pulls in are
+// host code that CUDA translation units do not compile.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../support/random.hpp"
+#include "stco/layouts.hpp"
+
+namespace stco_test {
+
+/// Which epilogue a case runs.
+enum class epi { none, bias_relu, bias_gelu_scale, scale_bias_relu_residual };
+inline const char* epi_name(epi e) {
+  switch (e) {
+    case epi::none:
+      return "none";
+    case epi::bias_relu:
+      return "relu(z + b)";
+    case epi::bias_gelu_scale:
+      return "gelu(z + b) * 0.75";
+    default:
+      return "relu(z * 1.5 + b) + R";
+  }
+}
+inline const epi all_epilogues[] = {epi::none, epi::bias_relu, epi::bias_gelu_scale,
+                                    epi::scale_bias_relu_residual};
+
+inline double gelu_ref(double z) {
+  const double c = std::sqrt(2.0 / 3.141592653589793);
+  return 0.5 * z * (1.0 + std::tanh(c * (z + 0.044715 * z * z * z)));
+}
+inline double gelu_grad_ref(double z) {
+  const double c = std::sqrt(2.0 / 3.141592653589793);
+  const double t = std::tanh(c * (z + 0.044715 * z * z * z));
+  return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * z * z);
+}
+
+/// y, dL/dz and dL/d(bias) for core output z, channel bias b, residual r, upstream dy.
+struct epi_point {
+  double y, dz, db;
+};
+inline epi_point epi_ref(epi e, double z, double b, double r, double dy) {
+  switch (e) {
+    case epi::none:
+      return {z, dy, 0};
+    case epi::bias_relu: {
+      const double a = z + b;
+      const double d = a > 0 ? dy : 0;
+      return {a > 0 ? a : 0, d, d};
+    }
+    case epi::bias_gelu_scale: {
+      const double a = z + b;
+      const double d = dy * 0.75 * gelu_grad_ref(a);
+      return {0.75 * gelu_ref(a), d, d};
+    }
+    default: {
+      const double a = z * 1.5 + b;
+      const double d = a > 0 ? dy : 0;
+      return {(a > 0 ? a : 0) + r, d * 1.5, d};
+    }
+  }
+}
+
+template <class V>
+std::vector<double> to_doubles(const V& v) {
+  std::vector<double> d;
+  d.reserve(static_cast<std::size_t>(v.size()));
+  for (auto x : v) d.push_back(stco::to_double(x));
+  return d;
+}
+
+/// max |a − b| / max(1, max |b|).
+inline double max_rel_error(const std::vector<double>& a, const std::vector<double>& b) {
+  double scale = 1, worst = 0;
+  for (double x : b) scale = std::max(scale, std::fabs(x));
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = std::fabs(a[i] - b[i]);
+    if (!(d <= worst)) worst = d;
+  }
+  return worst / scale;
+}
+
+}  // namespace stco_test

@@ -1,0 +1,24 @@
+// matmul on the device in half and bfloat16 (float accumulation), every epilogue, against dense
+// double math: results within one rounding of the output type. Run through the fast paths where
+// dispatch has one (tiletc: tiles of ≥ 16 rows, dense, channel; sp24: nm<2,4>) and again with
+// them switched off (the portable kernels).
+#include "gpu_support.hpp"
+
+TEST_CASE_TEMPLATE("device matmul in half and bfloat16 matches dense double math", V, stco::half,
+                   stco::bfloat16) {
+  using namespace stco_gpu_test;
+  for (bool fast : {true, false}) {
+    CAPTURE(fast);
+    stco::kernel::cuda::set_fast_paths(fast);
+    check_matmul<stco::nm<2, 4>, V>(24, 70, 40, 0.5);
+    check_matmul<stco::nm<2, 4>, V>(130, 256, 136, 0.5);
+    check_matmul<stco::tile_wise<8>, V>(30, 64, 70, 0.75);
+    check_matmul<stco::tile_wise<32>, V>(70, 96, 50, 0.5);
+    check_matmul<stco::block<4, 4>, V>(17, 33, 20, 0.5);
+    check_matmul<stco::dense, V>(19, 45, 33, 0.0);
+    check_matmul<stco::channel, V>(16, 40, 20, 0.5);
+    check_matmul<stco::csr, V>(16, 40, 20, 0.7);
+    check_matmul<stco::tile_vector<4, 2, 4>, V>(18, 48, 21, 0.75);
+  }
+  stco::kernel::cuda::set_fast_paths(true);
+}
