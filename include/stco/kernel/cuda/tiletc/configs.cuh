@@ -7,6 +7,10 @@
 
 namespace stco::kernel::cuda::tiletc {
 
+/// Cfg with another stage count (problems whose stages also carry dZ's activation inputs).
+template <class Cfg, int S>
+using with_stages = gemm_config<Cfg::bm, Cfg::bn, Cfg::bk, Cfg::wm, Cfg::wn, S>;
+
 template <int TileRows>
 struct tile_rows_supported {
   static constexpr bool value =
@@ -51,6 +55,12 @@ struct grad_w_config_t {
 template <int TileRows>
 using grad_w_config = typename grad_w_config_t<TileRows>::type;
 
+/// dW when the chain has an activation: the stages also carry its inputs (32 bytes per dZ chunk),
+/// so 128-row tiles take k-steps of 32 and six stages (four in flight on the wgmma path).
+template <int TileRows>
+using grad_w_act_config = std::conditional_t<TileRows == 128, gemm_config<128, 128, 32, 2, 4, 6>,
+                                             grad_w_config<TileRows>>;
+
 /// Pixel-major conv ops (forward, dX): 128 pixels × `Cols` channels; k-steps of 64 where the
 /// wgmma mainloop takes the shape (64 or 128 channels).
 template <int Cols>
@@ -65,5 +75,11 @@ struct pixel_config_t {
 };
 template <int Cols>
 using pixel_config = typename pixel_config_t<Cols>::type;
+
+/// conv dX (dense, channel, block): as the pixel-major forward with k-steps of 32, since each
+/// tap's reduction (the kept output channels) is padded to whole k-steps.
+template <int Cols>
+using conv_grad_x_config =
+    gemm_config<128, Cols, 32, pixel_config<Cols>::wm, pixel_config<Cols>::wn, 4>;
 
 }  // namespace stco::kernel::cuda::tiletc

@@ -30,7 +30,7 @@ struct conv_forward_problem {
   static constexpr bool a_kcontig = true;             // im2col rows: a pixel's positions
   static constexpr bool b_kcontig = View::a_kcontig;  // the panel as stored
   static constexpr bool bf16 = tc_value<V>::bf16;
-  static constexpr int epilogue_smem_bytes = 0;
+  static constexpr int epilogue_smem_bytes = 0, stage_extra_bytes = 0;
   static constexpr int extra_smem_bytes = Cfg::bm * static_cast<int>(sizeof(pixel_origin));
   using layout = stage_layout<Cfg, a_kcontig, b_kcontig>;
 
@@ -73,7 +73,7 @@ struct conv_forward_problem {
     __device__ bool active() const { return true; }
     __device__ int ktiles() const { return (kc + Cfg::bk - 1) / Cfg::bk; }
 
-    __device__ void fetch(int kt, std::uint16_t* sa, std::uint16_t* sb, int tid) {
+    __device__ void fetch(int kt, std::uint16_t* sa, std::uint16_t* sb, float*, int tid) {
       using TA = typename layout::tile_a;
       using TB = typename layout::tile_b;
       const int q0 = kt * Cfg::bk;
@@ -112,6 +112,7 @@ struct conv_forward_problem {
       if (!p.a_vec) gather.store(sa, tid);
       if constexpr (View::expands) expand.store(sb, tid);
     }
+    __device__ void transform(int, std::uint16_t*, std::uint16_t*, float*, int) {}
 
     template <class Visit>
     __device__ void epilogue(const Visit& visit, std::uint16_t*) {
@@ -120,12 +121,23 @@ struct conv_forward_problem {
         const index_t px = p0 + m;
         if (px >= P) return;
         const float v[2] = {v0, v1};
+        const index_t co0 = p.w.row(st, n), co1 = p.w.row(st, n + 1);
+        const bool stash = Chain::has_activation && p.stash;
+        if (co0 >= 0 && co1 == co0 + 1 && ((px * Cout + co0) & 1) == 0) {  // one 4-byte store
+          const index_t pos = px * Cout + co0;
+          float a0 = 0.f, a1 = 0.f;
+          const float y0 = p.chain.apply(v0, co0, pos, &a0);
+          const float y1 = p.chain.apply(v1, co1, pos + 1, &a1);
+          *reinterpret_cast<std::uint32_t*>(p.Y + pos) = tc_value<V>::pack(y0, y1);
+          if (stash) *reinterpret_cast<float2*>(p.stash + pos) = make_float2(a0, a1);
+          return;
+        }
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          const index_t co = p.w.row(st, n + h);
+          const index_t co = h ? co1 : co0;
           if (co < 0) continue;
           const index_t pos = px * Cout + co;
-          float* sh = Chain::has_activation && p.stash ? p.stash + pos : nullptr;
+          float* sh = stash ? p.stash + pos : nullptr;
           p.Y[pos] = tc_value<V>::from_float(p.chain.apply(v[h], co, pos, sh));
         }
       });
@@ -133,17 +145,20 @@ struct conv_forward_problem {
   };
 };
 
-/// Output channels no tile produces (channel's removed rows) get epi(0) at every pixel.
+/// Output channels no tile produces (channel's removed rows) get epi(0) at every pixel: a warp
+/// per pixel, its lanes over the removed channels (no divisions, one row of Y at a time).
 template <class V, class Row, class Chain>
 __global__ void fill_channels_kernel(const Row* chans, index_t count, index_t pixels, index_t cout,
                                      std::uint16_t* Y, float* stash, Chain chain) {
-  const index_t total = count * pixels;
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const index_t co = static_cast<index_t>(chans[i % count]), pos = (i / count) * cout + co;
-    float* sh = Chain::has_activation && stash ? stash + pos : nullptr;
-    Y[pos] = tc_value<V>::from_float(chain.apply(0.f, co, pos, sh));
-  }
+  const index_t warps = static_cast<index_t>(gridDim.x) * (blockDim.x / 32);
+  const int lane = static_cast<int>(threadIdx.x % 32);
+  for (index_t px = blockIdx.x * static_cast<index_t>(blockDim.x / 32) + threadIdx.x / 32;
+       px < pixels; px += warps)
+    for (index_t j = lane; j < count; j += 32) {
+      const index_t co = static_cast<index_t>(chans[j]), pos = px * cout + co;
+      float* sh = Chain::has_activation && stash ? stash + pos : nullptr;
+      Y[pos] = tc_value<V>::from_float(chain.apply(0.f, co, pos, sh));
+    }
 }
 
 template <class V, class View, class Chain>
@@ -154,7 +169,7 @@ void fill_removed_channels(const rows_view<BM, Row>& w, const conv_dims& d, std:
                            float* stash, const Chain& chain, cudaStream_t stream) {
   const index_t count = w.R - w.kr;
   if (count <= 0 || !w.removed || d.pixels() == 0) return;
-  const index_t blocks = std::min<index_t>(ceil_div(count * d.pixels(), 256), 4096);
+  const index_t blocks = std::min<index_t>(ceil_div(d.pixels(), 8), 8192);
   fill_channels_kernel<V><<<static_cast<unsigned>(blocks), 256, 0, stream>>>(
       w.removed, count, d.pixels(), d.out_c, Y, stash, chain);
   STCO_CUDA_CHECK(cudaGetLastError());

@@ -37,14 +37,35 @@ struct pixel_origin {
   int ih0, iw0;   // oh·stride − pad, ow·stride − pad
 };
 
+/// (Pixel counts stay below 2^31: the launchers check; 32-bit divisions here.)
 __device__ __forceinline__ pixel_origin resolve_pixel(const conv_dims& d, index_t p) {
   if (p >= d.pixels()) return {-1, 0, 0};
-  const int ow = static_cast<int>(p % d.out_w);
-  const index_t t = p / d.out_w;
-  const int oh = static_cast<int>(t % d.out_h);
-  const index_t n = t / d.out_h;
-  return {n * d.in_h * d.in_w * d.in_c, oh * d.stride_h - d.pad_h, ow * d.stride_w - d.pad_w};
+  const int q = static_cast<int>(p), t = q / d.out_w, ow = q - t * d.out_w;
+  const int n = t / d.out_h, oh = t - n * d.out_h;
+  return {static_cast<index_t>(n) * d.in_h * d.in_w * d.in_c, oh * d.stride_h - d.pad_h,
+          ow * d.stride_w - d.pad_w};
 }
+
+/// Walks output pixels forward without divisions (one resolve, then steps).
+struct pixel_cursor {
+  index_t p;
+  int n, oh, ow;
+  __device__ static pixel_cursor at(const conv_dims& d, index_t p) {
+    const int q = static_cast<int>(p < d.pixels() ? p : d.pixels()), t = q / d.out_w;
+    const int n = t / d.out_h;
+    return {p, n, t - n * d.out_h, q - t * d.out_w};
+  }
+  __device__ void advance(const conv_dims& d, int k) {
+    p += k, ow += k;
+    while (ow >= d.out_w) ow -= d.out_w, ++oh;
+    while (oh >= d.out_h) oh -= d.out_h, ++n;
+  }
+  __device__ pixel_origin origin(const conv_dims& d) const {
+    if (p >= d.pixels()) return {-1, 0, 0};
+    return {static_cast<index_t>(n) * d.in_h * d.in_w * d.in_c, oh * d.stride_h - d.pad_h,
+            ow * d.stride_w - d.pad_w};
+  }
+};
 
 /// K-column k as (row offset, column offset, channel) of the kernel window.
 struct tap_offset {

@@ -29,6 +29,8 @@ struct conv_grad_w_problem {
   static constexpr int epilogue_smem_bytes = Cfg::bm * (Cfg::bn + 1) * 4;
   static constexpr int extra_smem_bytes = Cfg::bn * static_cast<int>(sizeof(tap_offset));
   using layout = stage_layout<Cfg, false, false>;
+  using dz_type = dz_async<typename layout::tile_a, Cfg::threads, V, has_act>;
+  static constexpr int stage_extra_bytes = dz_type::act_bytes;
 
   View w;
   const std::uint16_t* X;
@@ -38,15 +40,17 @@ struct conv_grad_w_problem {
   conv_dims d;
   Chain chain;
   bool dz_vec, x_vec;
-  bool wgmma = false;  // run the sm_90a mainloop (set from use_wgmma())
+  bool wgmma = false;   // run the sm_90a mainloop (set from use_wgmma())
+  int slices = 1;       // the reduction over pixels split across blockIdx.z
+  float* ws = nullptr;  // fp32 workspace the slices add into (slices > 1)
 
   struct cta {
     const conv_grad_w_problem& p;
     typename View::state st;
-    int q0, kc;
+    int q0, kc, kt0, kt1;
     const tap_offset* taps;  // the CTA's BN positions, resolved once
-    dz_stage<typename layout::tile_a, Cfg::threads, V, has_act> dz;
     gather_stage<typename layout::tile_b, Cfg::threads> gather;
+    dz_gather_stage<typename layout::tile_a, Cfg::threads, V, has_act> dzg;  // channel's rows
 
     __device__ cta(const conv_grad_w_problem& pp, void* extra)
         : p(pp),
@@ -57,11 +61,13 @@ struct conv_grad_w_problem {
       auto* t = static_cast<tap_offset*>(extra);
       for (int i = static_cast<int>(threadIdx.x); i < Cfg::bn; i += Cfg::threads)
         t[i] = resolve_k(pp.d, pp.w.k_index(st, q0 + i));
+      const int total = static_cast<int>((pp.d.pixels() + Cfg::bk - 1) / Cfg::bk);
+      const int per = (total + pp.slices - 1) / pp.slices;
+      kt0 = min(total, static_cast<int>(blockIdx.z) * per);
+      kt1 = min(total, kt0 + per);
     }
-    __device__ bool active() const { return q0 < kc; }
-    __device__ int ktiles() const {
-      return static_cast<int>((p.d.pixels() + Cfg::bk - 1) / Cfg::bk);
-    }
+    __device__ bool active() const { return q0 < kc && (kt1 > kt0 || p.slices == 1); }
+    __device__ int ktiles() const { return kt1 - kt0; }
 
     /// dZ at (pixel px, tile row m), a run of 8 tile rows (vec) or one element.
     __device__ dz_chunk where(index_t px, int m) const {
@@ -70,49 +76,67 @@ struct conv_grad_w_problem {
       const index_t pos = px * p.d.out_c + co;
       return {p.dY + pos, has_act ? p.stash + pos : nullptr, co, 1, pos};
     }
-    __device__ void fetch(int kt, std::uint16_t* sa, std::uint16_t* sb, int tid) {
-      using TA = typename layout::tile_a;
+    __device__ void fetch(int kt, std::uint16_t* sa, std::uint16_t* sb, float* sx, int tid) {
       using TB = typename layout::tile_b;
-      const index_t px0 = static_cast<index_t>(kt) * Cfg::bk;
+      const index_t px0 = static_cast<index_t>(kt0 + kt) * Cfg::bk;
       if (p.dz_vec)
-        dz.fetch(tid, [&](int row, int ch) { return where(px0 + row, ch * 8); });
+        dz_type::fetch(sa, sx, tid, [&](int row, int ch) { return where(px0 + row, ch * 8); });
       else
-        dz_elements<TA, Cfg::threads, V, has_act>(
-            sa, tid, [&](int row, int m) { return where(px0 + row, m); }, p.chain);
+        dzg.fetch(tid, [&](int row, int m) { return where(px0 + row, m); });
       if (p.x_vec) {
         copy_async<TB, Cfg::threads>(sb, tid, [&](int row, int ch) -> const std::uint16_t* {
           const index_t x = im2col_index(p.d, resolve_pixel(p.d, px0 + row), taps[ch * 8]);
           return x >= 0 ? p.X + x : nullptr;
         });
       } else {
-        gather.fetch(tid, [&](int row, int col) -> const std::uint16_t* {
-          const index_t x = im2col_index(p.d, resolve_pixel(p.d, px0 + row), taps[col]);
-          return x >= 0 ? p.X + x : nullptr;
-        });
+        // Each thread keeps one position (column) and walks its pixels without divisions.
+        constexpr int C = TB::contiguous, step = Cfg::threads / C;
+        static_assert(Cfg::threads % C == 0 && (TB::rows * C) % Cfg::threads == 0,
+                      "conv dW gather: threads must tile the stage evenly");
+        const tap_offset tp = taps[tid % C];
+        pixel_cursor pc = pixel_cursor::at(p.d, px0 + tid / C);
+#pragma unroll
+        for (int j = 0; j < decltype(gather)::per_thread; ++j) {
+          const index_t x = im2col_index(p.d, pc.origin(p.d), tp);
+          gather.v[j] =
+              x >= 0 ? __ldg(reinterpret_cast<const unsigned short*>(p.X + x)) : std::uint16_t(0);
+          pc.advance(p.d, step);
+        }
       }
     }
     __device__ void store(int kt, std::uint16_t* sa, std::uint16_t* sb, int tid) {
-      const index_t px0 = static_cast<index_t>(kt) * Cfg::bk;
-      if (p.dz_vec)
-        dz.store(
-            sa, tid, [&](int row, int ch) { return where(px0 + row, ch * 8); }, p.chain);
       if (!p.x_vec) gather.store(sb, tid);
+      if (!p.dz_vec) {
+        const index_t px0 = static_cast<index_t>(kt0 + kt) * Cfg::bk;
+        dzg.store(
+            sa, tid, [&](int row, int m) { return where(px0 + row, m); }, p.chain);
+      }
+    }
+    __device__ void transform(int kt, std::uint16_t* sa, std::uint16_t*, float* sx, int tid) {
+      const index_t px0 = static_cast<index_t>(kt0 + kt) * Cfg::bk;
+      if (p.dz_vec)
+        dz_type::transform(
+            sa, sx, tid, [&](int row, int ch) { return where(px0 + row, ch * 8); }, p.chain);
     }
     template <class Visit>
     __device__ void epilogue(const Visit& visit, std::uint16_t* smem) {
       float* s = reinterpret_cast<float*>(smem);
       stage_acc(visit, s, Cfg::bn + 1);
       __syncthreads();
-      write_kept_tile<Cfg, View, V>(p.w, st, q0, s, p.dvals, static_cast<int>(threadIdx.x));
+      write_kept_tile<Cfg, View, V>(p.w, st, q0, s, p.dvals, p.ws, static_cast<int>(threadIdx.x));
     }
   };
 };
 
-/// Launches conv dW at the kept addresses; max_kcount bounds the kept positions of any row tile.
+/// Launches conv dW at the kept addresses (every one of the `values` slots written);
+/// max_kcount bounds the kept positions of any row tile. The reduction over the batch's pixels is
+/// split across CTAs (fp32 sums) when the output tiles alone do not fill the GPU.
 template <class View, class V, class Chain>
-void conv_grad_w(const View& w, index_t max_kcount, const V* X, const V* dY, const float* stash,
-                 V* dvals, const conv_dims& d, const Chain& chain, cudaStream_t stream) {
-  using Cfg = grad_w_config<View::tile_rows>;
+void conv_grad_w(const View& w, index_t max_kcount, index_t values, const V* X, const V* dY,
+                 const float* stash, V* dvals, const conv_dims& d, const Chain& chain,
+                 cudaStream_t stream) {
+  using Cfg = std::conditional_t<Chain::has_activation, grad_w_act_config<View::tile_rows>,
+                                 grad_w_config<View::tile_rows>>;
   using P = conv_grad_w_problem<View, V, Chain, Cfg>;
   const index_t tiles = w.row_tiles();
   if (tiles == 0 || max_kcount == 0) return;
@@ -127,9 +151,18 @@ void conv_grad_w(const View& w, index_t max_kcount, const V* X, const V* dY, con
           (!Chain::has_activation || aligned16(stash)),
       aligned16(X) && w.runs8() && d.in_c % 8 == 0};
   p.wgmma = use_wgmma();
-  launch_problem<P>(
-      p, dim3(static_cast<unsigned>(ceil_div(max_kcount, Cfg::bn)), static_cast<unsigned>(tiles)),
-      stream);
+  const index_t qblocks = ceil_div(max_kcount, Cfg::bn);
+  p.slices = split_slices(qblocks * tiles, ceil_div(d.pixels(), Cfg::bk));
+  const dim3 grid(static_cast<unsigned>(qblocks), static_cast<unsigned>(tiles),
+                  static_cast<unsigned>(p.slices));
+  if (p.slices == 1) {
+    launch_problem<P>(p, grid, stream);
+    return;
+  }
+  split_workspace ws(values, stream);
+  p.ws = ws.get();
+  launch_problem<P>(p, grid, stream);
+  ws.finish(dvals);
 }
 
 }  // namespace stco::kernel::cuda::tiletc

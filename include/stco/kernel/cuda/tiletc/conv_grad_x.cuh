@@ -67,6 +67,8 @@ struct conv_grad_x_problem {
   };
   static constexpr int extra_smem_bytes = static_cast<int>(sizeof(tables));
   using layout = stage_layout<Cfg, true, false>;
+  using dz_type = dz_async<typename layout::tile_a, Cfg::threads, V, has_act>;
+  static constexpr int stage_extra_bytes = dz_type::act_bytes;
 
   TView w;
   const std::uint16_t* vals;
@@ -82,7 +84,7 @@ struct conv_grad_x_problem {
     const conv_grad_x_problem& p;
     tables* tb;
     index_t p0, c0;
-    dz_stage<typename layout::tile_a, Cfg::threads, V, has_act> dz;
+    dz_gather_stage<typename layout::tile_a, Cfg::threads, V, has_act> gather;
 
     __device__ cta(const conv_grad_x_problem& pp, void* extra)
         : p(pp),
@@ -119,15 +121,13 @@ struct conv_grad_x_problem {
       const index_t pos = po * p.d.out_c + co;
       return {p.dY + pos, has_act ? p.stash + pos : nullptr, co, 1, pos};
     }
-    __device__ void fetch(int kt, std::uint16_t* sa, std::uint16_t* sb, int tid) {
-      using TA = typename layout::tile_a;
+    __device__ void fetch(int kt, std::uint16_t* sa, std::uint16_t* sb, float* sx, int tid) {
       using TB = typename layout::tile_b;
       const int tap = tap_of(kt), q0 = (kt - tb->prefix[tap]) * Cfg::bk;
       if (p.a_vec)
-        dz.fetch(tid, [&](int row, int ch) { return where(tap, row, q0 + ch * 8); });
+        dz_type::fetch(sa, sx, tid, [&](int row, int ch) { return where(tap, row, q0 + ch * 8); });
       else
-        dz_elements<TA, Cfg::threads, V, has_act>(
-            sa, tid, [&](int row, int col) { return where(tap, row, q0 + col); }, p.chain);
+        gather.fetch(tid, [&](int row, int col) { return where(tap, row, q0 + col); });
       const tstate& st = tb->st[tap];
       if (p.b_vec)
         copy_async<TB, Cfg::threads>(sb, tid, [&](int q, int ch) -> const std::uint16_t* {
@@ -141,10 +141,17 @@ struct conv_grad_x_problem {
         });
     }
     __device__ void store(int kt, std::uint16_t* sa, std::uint16_t*, int tid) {
+      if (!p.a_vec) {
+        const int tap = tap_of(kt), q0 = (kt - tb->prefix[tap]) * Cfg::bk;
+        gather.store(
+            sa, tid, [&](int row, int col) { return where(tap, row, q0 + col); }, p.chain);
+      }
+    }
+    __device__ void transform(int kt, std::uint16_t* sa, std::uint16_t*, float* sx, int tid) {
       if (p.a_vec) {
         const int tap = tap_of(kt), q0 = (kt - tb->prefix[tap]) * Cfg::bk;
-        dz.store(
-            sa, tid, [&](int row, int ch) { return where(tap, row, q0 + ch * 8); }, p.chain);
+        dz_type::transform(
+            sa, sx, tid, [&](int row, int ch) { return where(tap, row, q0 + ch * 8); }, p.chain);
       }
     }
     template <class Visit>
@@ -164,7 +171,8 @@ struct conv_grad_x_problem {
 template <class TView, class V, class Chain>
 void conv_grad_x(const TView& w, const V* vals, const V* dY, const float* stash, V* dX,
                  const conv_dims& d, const Chain& chain, cudaStream_t stream) {
-  using Cfg = pixel_config<TView::tile_rows>;
+  using Base = conv_grad_x_config<TView::tile_rows>;
+  using Cfg = std::conditional_t<Chain::has_activation, with_stages<Base, 6>, Base>;
   using P = conv_grad_x_problem<TView, V, Chain, Cfg>;
   if (d.taps() > conv_max_taps)
     throw argument_error(detail::message("stco tiletc conv dX: ", d.kh, "x", d.kw,
@@ -237,7 +245,8 @@ struct conv_seg_policy {
 
   template <class Tile, int Threads>
   struct dz_loader {
-    dz_stage<Tile, Threads, V, has_act> st;
+    using async = dz_async<Tile, Threads, V, has_act>;
+    static constexpr int act_bytes = async::act_bytes;
     __device__ static dz_chunk where(const conv_seg_policy& p, const cta_state& cs, int t, int jj,
                                      int row, int r) {
       const index_t co = static_cast<index_t>(t) * T + r;
@@ -247,19 +256,20 @@ struct conv_seg_policy {
       const index_t pos = po * p.d.out_c + co;
       return {p.dY + pos, has_act ? p.stash + pos : nullptr, co, 1, pos};
     }
-    __device__ void fetch(const conv_seg_policy& p, const cta_state& cs, int t, int jj, int r0,
-                          std::uint16_t* s, int tid) {
+    __device__ static void fetch(const conv_seg_policy& p, const cta_state& cs, int t, int jj,
+                                 int r0, std::uint16_t* s, float* act, int tid) {
       if (p.dz_vec)
-        st.fetch(tid, [&](int row, int ch) { return where(p, cs, t, jj, row, r0 + ch * 8); });
+        async::fetch(s, act, tid,
+                     [&](int row, int ch) { return where(p, cs, t, jj, row, r0 + ch * 8); });
       else
         dz_elements<Tile, Threads, V, has_act>(
             s, tid, [&](int row, int col) { return where(p, cs, t, jj, row, r0 + col); }, p.chain);
     }
-    __device__ void store(const conv_seg_policy& p, const cta_state& cs, int t, int jj, int r0,
-                          std::uint16_t* s, int tid) {
+    __device__ static void transform(const conv_seg_policy& p, const cta_state& cs, int t, int jj,
+                                     int r0, std::uint16_t* s, const float* act, int tid) {
       if (p.dz_vec)
-        st.store(
-            s, tid, [&](int row, int ch) { return where(p, cs, t, jj, row, r0 + ch * 8); },
+        async::transform(
+            s, act, tid, [&](int row, int ch) { return where(p, cs, t, jj, row, r0 + ch * 8); },
             p.chain);
     }
   };
@@ -297,9 +307,14 @@ void conv_grad_x_tiles(const View& w, const int* kstart, const V* vals, const V*
       d,
       chain,
       aligned16(dY) && d.out_c % 8 == 0 && (!Chain::has_activation || aligned16(stash))};
-  constexpr int bytes = S::layout::bytes + S::acc_bytes + P::extra_bytes;
+  // Stages (tiles, activation inputs, the piece's columns), the accumulator, the slot ranges.
+  const int bytes =
+      (S::layout::stage_elems * 2 +
+       P::template dz_loader<typename S::layout::tile_b, 256>::act_bytes + S::pm * 4) *
+          S::mma::stages +
+      S::acc_bytes + static_cast<int>(w.row_tiles()) * d.taps() * 8 + P::extra_bytes;
   auto* kernel = &seg_grad_x_kernel<P>;
-  allow_smem(kernel, bytes);
+  allow_smem(kernel, 227 * 1024);
   kernel<<<dim3(static_cast<unsigned>(cblocks),
                 static_cast<unsigned>(ceil_div(d.in_pixels(), S::nb))),
            256, bytes, stream>>>(p);

@@ -12,10 +12,14 @@
 // memory of its own, e.g. per-CTA tables; a barrier follows the construction):
 //   active()                 false: the CTA has nothing to do (all threads leave together);
 //   ktiles()                 k-steps of BK;
-//   fetch(kt, sa, sb, tid)   issue k-step kt's copies into a stage (cp.async, and register loads
-//                            of operands that are transformed on the way);
-//   store(kt, sa, sb, tid)   write k-step kt's register-staged part (called after the MMAs of an
-//                            earlier stage, so the loads' latency hides behind them);
+//   fetch(kt, sa, sb, sx, tid)      issue k-step kt's copies into a stage (cp.async, and register
+//                                   loads of operands expanded on the way); sx: the stage's
+//                                   P::stage_extra_bytes of scratch (dZ's activation inputs);
+//   store(kt, sa, sb, tid)          write k-step kt's register-staged part (called after the MMAs
+//                                   of an earlier stage, so the loads' latency hides behind them);
+//   transform(kt, sa, sb, sx, tid)  once this thread's copies of k-step kt have landed and before
+//                                   the barrier that publishes them: rewrite its own chunks in
+//                                   place (dY → dZ);
 //   epilogue(visit, smem)    consume the accumulators: visit(f) calls f(m, n, v_n, v_n+1) for
 //                            every pair the thread holds (m, n local to the CTA tile); smem: the
 //                            stage memory, free by then.
@@ -33,11 +37,16 @@ namespace stco::kernel::cuda::tiletc {
 template <class P>
 using problem_layout = stage_layout<typename P::config, P::a_kcontig, P::b_kcontig>;
 
+/// Bytes of one pipeline stage: the two operand tiles and the problem's scratch.
+template <class P>
+__host__ __device__ constexpr int problem_stage_bytes() {
+  return problem_layout<P>::stage_elems * 2 + P::stage_extra_bytes;
+}
 /// Shared memory the stages and the epilogue share (the epilogue runs after the last stage).
 template <class P>
 __host__ __device__ constexpr int problem_main_smem_bytes() {
-  return problem_layout<P>::bytes > P::epilogue_smem_bytes ? problem_layout<P>::bytes
-                                                           : P::epilogue_smem_bytes;
+  constexpr int stages = problem_stage_bytes<P>() * P::config::stages;
+  return stages > P::epilogue_smem_bytes ? stages : P::epilogue_smem_bytes;
 }
 /// Dynamic shared memory of P's kernel: the shared part plus the CTA's own tables.
 template <class P>
@@ -93,22 +102,25 @@ __device__ __forceinline__ void mainloop_sync(Cta& cta, Acc& acc, std::uint16_t*
   using C = typename P::config;
   using L = problem_layout<P>;
   const int warp = tid >> 5, lane = tid & 31;
-  auto sa = [&](int s) { return smem + s * L::stage_elems; };
-  auto sb = [&](int s) { return smem + s * L::stage_elems + L::a_elems; };
+  constexpr int stage = problem_stage_bytes<P>() / 2;  // in 16-bit elements
+  auto sa = [&](int s) { return smem + s * stage; };
+  auto sb = [&](int s) { return smem + s * stage + L::a_elems; };
+  auto sx = [&](int s) { return reinterpret_cast<float*>(smem + s * stage + L::stage_elems); };
 #pragma unroll 1
   for (int s = 0; s < C::stages - 1; ++s) {
     if (s < nk) {
-      cta.fetch(s, sa(s), sb(s), tid);
+      cta.fetch(s, sa(s), sb(s), sx(s), tid);
       cta.store(s, sa(s), sb(s), tid);
     }
     arch::cp_async_commit();
   }
 #pragma unroll 1
   for (int kt = 0; kt < nk; ++kt) {
-    arch::cp_async_wait<C::stages - 2>();
-    __syncthreads();
     const int next = kt + C::stages - 1, ns = next % C::stages, cs = kt % C::stages;
-    if (next < nk) cta.fetch(next, sa(ns), sb(ns), tid);
+    arch::cp_async_wait<C::stages - 2>();
+    cta.transform(kt, sa(cs), sb(cs), sx(cs), tid);
+    __syncthreads();
+    if (next < nk) cta.fetch(next, sa(ns), sb(ns), sx(ns), tid);
     warp_mma<C, L, P::bf16>(acc, sa(cs), sb(cs), warp, lane);
     if (next < nk) cta.store(next, sa(ns), sb(ns), tid);
     arch::cp_async_commit();
@@ -137,23 +149,26 @@ __device__ __forceinline__ void mainloop_wgmma(Cta& cta, Acc& acc, std::uint16_t
   constexpr int D = C::stages - 2;  // k-steps in flight
   float* d = &acc[0][0][0];
   const int wg = tid / 128;
-  auto sa = [&](int s) { return smem + s * L::stage_elems; };
-  auto sb = [&](int s) { return smem + s * L::stage_elems + L::a_elems; };
+  constexpr int stage = problem_stage_bytes<P>() / 2;  // in 16-bit elements
+  auto sa = [&](int s) { return smem + s * stage; };
+  auto sb = [&](int s) { return smem + s * stage + L::a_elems; };
+  auto sx = [&](int s) { return reinterpret_cast<float*>(smem + s * stage + L::stage_elems); };
 #pragma unroll 1
   for (int s = 0; s < D; ++s) {
     if (s < nk) {
-      cta.fetch(s, sa(s), sb(s), tid);
+      cta.fetch(s, sa(s), sb(s), sx(s), tid);
       cta.store(s, sa(s), sb(s), tid);
     }
     arch::cp_async_commit();
   }
 #pragma unroll 1
   for (int kt = 0; kt < nk; ++kt) {
+    const int next = kt + D, ns = next % C::stages, cs = kt % C::stages;
     arch::cp_async_wait<D - 1>();
+    cta.transform(kt, sa(cs), sb(cs), sx(cs), tid);
     arch::fence_proxy_async();  // this thread's stage writes, before the tensor cores read them
     __syncthreads();            // and every warpgroup's MMAs on k-step kt − 2 have retired
-    const int next = kt + D, ns = next % C::stages, cs = kt % C::stages;
-    if (next < nk) cta.fetch(next, sa(ns), sb(ns), tid);
+    if (next < nk) cta.fetch(next, sa(ns), sb(ns), sx(ns), tid);
     const std::uint32_t a = arch::smem_addr(sa(cs)), b = arch::smem_addr(sb(cs));
 #pragma unroll
     for (int i = 0; i < C::bn / 2; ++i) arch::fence_reg(d[i]);

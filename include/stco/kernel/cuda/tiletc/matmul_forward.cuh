@@ -28,7 +28,7 @@ struct matmul_forward_problem {
   using config = Cfg;
   static constexpr bool a_kcontig = View::a_kcontig, b_kcontig = false;
   static constexpr bool bf16 = tc_value<V>::bf16;
-  static constexpr int epilogue_smem_bytes = 0, extra_smem_bytes = 0;
+  static constexpr int epilogue_smem_bytes = 0, extra_smem_bytes = 0, stage_extra_bytes = 0;
   using layout = stage_layout<Cfg, a_kcontig, b_kcontig>;
 
   View w;
@@ -63,7 +63,7 @@ struct matmul_forward_problem {
     __device__ bool active() const { return true; }
     __device__ int ktiles() const { return (kc + Cfg::bk - 1) / Cfg::bk; }
 
-    __device__ void fetch(int kt, std::uint16_t* sa, std::uint16_t* sb, int tid) {
+    __device__ void fetch(int kt, std::uint16_t* sa, std::uint16_t* sb, float*, int tid) {
       using TA = typename layout::tile_a;
       using TB = typename layout::tile_b;
       const int q0 = kt * Cfg::bk;
@@ -98,6 +98,7 @@ struct matmul_forward_problem {
     __device__ void store(int, std::uint16_t* sa, std::uint16_t*, int tid) {
       if constexpr (View::expands) expand.store(sa, tid);
     }
+    __device__ void transform(int, std::uint16_t*, std::uint16_t*, float*, int) {}
 
     template <class Visit>
     __device__ void epilogue(const Visit& visit, std::uint16_t*) {
@@ -105,32 +106,39 @@ struct matmul_forward_problem {
         const index_t r = p.w.row(st, m), gn = n0 + n;
         if (r < 0 || gn >= p.N) return;
         const index_t pos = r * p.N + gn;
-        float* sh = Chain::has_activation && p.stash ? p.stash + pos : nullptr;
-        const float y0 = p.chain.apply(v0, r, pos, sh);
+        const bool stash = Chain::has_activation && p.stash;
+        float a0 = 0.f, a1 = 0.f;
+        const float y0 = p.chain.apply(v0, r, pos, &a0);
         if (gn + 1 < p.N) {
-          const float y1 = p.chain.apply(v1, r, pos + 1, sh ? sh + 1 : nullptr);
-          if ((p.N & 1) == 0) {
+          const float y1 = p.chain.apply(v1, r, pos + 1, &a1);
+          if ((p.N & 1) == 0) {  // pos is even: 4- and 8-byte stores
             *reinterpret_cast<std::uint32_t*>(p.Y + pos) = tc_value<V>::pack(y0, y1);
+            if (stash) *reinterpret_cast<float2*>(p.stash + pos) = make_float2(a0, a1);
             return;
           }
           p.Y[pos + 1] = tc_value<V>::from_float(y1);
+          if (stash) p.stash[pos + 1] = a1;
         }
         p.Y[pos] = tc_value<V>::from_float(y0);
+        if (stash) p.stash[pos] = a0;
       });
     }
   };
 };
 
-/// Rows no tile produces (channel's removed rows) still get epi(0).
+/// Rows no tile produces (channel's removed rows) still get epi(0): blockIdx.y walks the rows,
+/// the threads of x the columns (no divisions, coalesced).
 template <class V, class Row, class Chain>
 __global__ void fill_rows_kernel(const Row* rows, index_t count, index_t N, std::uint16_t* Y,
                                  float* stash, Chain chain) {
-  const index_t total = count * N;
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const index_t r = static_cast<index_t>(rows[i / N]), pos = r * N + i % N;
-    float* sh = Chain::has_activation && stash ? stash + pos : nullptr;
-    Y[pos] = tc_value<V>::from_float(chain.apply(0.f, r, pos, sh));
+  for (index_t j = blockIdx.y; j < count; j += gridDim.y) {
+    const index_t r = static_cast<index_t>(rows[j]);
+    for (index_t n = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; n < N;
+         n += static_cast<index_t>(gridDim.x) * blockDim.x) {
+      const index_t pos = r * N + n;
+      float* sh = Chain::has_activation && stash ? stash + pos : nullptr;
+      Y[pos] = tc_value<V>::from_float(chain.apply(0.f, r, pos, sh));
+    }
   }
 }
 
@@ -142,9 +150,9 @@ void fill_removed_rows(const rows_view<BM, Row>& w, index_t N, std::uint16_t* Y,
                        const Chain& chain, cudaStream_t stream) {
   const index_t count = w.R - w.kr;
   if (count <= 0 || !w.removed || N == 0) return;
-  const index_t blocks = std::min<index_t>(ceil_div(count * N, 256), 4096);
-  fill_rows_kernel<V>
-      <<<static_cast<unsigned>(blocks), 256, 0, stream>>>(w.removed, count, N, Y, stash, chain);
+  const dim3 grid(static_cast<unsigned>(std::min<index_t>(ceil_div(N, 256), 64)),
+                  static_cast<unsigned>(std::min<index_t>(count, 4096)));
+  fill_rows_kernel<V><<<grid, 256, 0, stream>>>(w.removed, count, N, Y, stash, chain);
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 

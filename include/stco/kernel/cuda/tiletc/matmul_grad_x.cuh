@@ -34,6 +34,8 @@ struct matmul_grad_x_problem {
   static constexpr bool has_act = Chain::has_activation;
   static constexpr int epilogue_smem_bytes = 0, extra_smem_bytes = 0;
   using layout = stage_layout<Cfg, false, false>;
+  using dz_type = dz_async<typename layout::tile_b, Cfg::threads, V, has_act>;
+  static constexpr int stage_extra_bytes = dz_type::act_bytes;
 
   TView w;
   const std::uint16_t* vals;
@@ -50,7 +52,6 @@ struct matmul_grad_x_problem {
     typename TView::state st;
     index_t n0;
     int kc;
-    dz_stage<typename layout::tile_b, Cfg::threads, V, has_act> dz;
 
     __device__ cta(const matmul_grad_x_problem& pp, void*)
         : p(pp),
@@ -66,7 +67,7 @@ struct matmul_grad_x_problem {
       const index_t pos = r * p.N + n;
       return {p.dY + pos, has_act ? p.stash + pos : nullptr, r, 0, pos};
     }
-    __device__ void fetch(int kt, std::uint16_t* sa, std::uint16_t* sb, int tid) {
+    __device__ void fetch(int kt, std::uint16_t* sa, std::uint16_t* sb, float* sx, int tid) {
       using TA = typename layout::tile_a;
       using TB = typename layout::tile_b;
       const int q0 = kt * Cfg::bk;
@@ -81,16 +82,17 @@ struct matmul_grad_x_problem {
           return v >= 0 ? p.vals[v] : std::uint16_t(0);
         });
       if (p.dz_vec)
-        dz.fetch(tid, [&](int q, int ch) { return where(q0 + q, n0 + ch * 8); });
+        dz_type::fetch(sb, sx, tid, [&](int q, int ch) { return where(q0 + q, n0 + ch * 8); });
       else
         dz_elements<TB, Cfg::threads, V, has_act>(
             sb, tid, [&](int q, int col) { return where(q0 + q, n0 + col); }, p.chain);
     }
-    __device__ void store(int kt, std::uint16_t*, std::uint16_t* sb, int tid) {
+    __device__ void store(int, std::uint16_t*, std::uint16_t*, int) {}
+    __device__ void transform(int kt, std::uint16_t*, std::uint16_t* sb, float* sx, int tid) {
       const int q0 = kt * Cfg::bk;
       if (p.dz_vec)
-        dz.store(
-            sb, tid, [&](int q, int ch) { return where(q0 + q, n0 + ch * 8); }, p.chain);
+        dz_type::transform(
+            sb, sx, tid, [&](int q, int ch) { return where(q0 + q, n0 + ch * 8); }, p.chain);
     }
     template <class Visit>
     __device__ void epilogue(const Visit& visit, std::uint16_t*) {
@@ -115,7 +117,7 @@ struct matmul_grad_x_problem {
 template <class TView, class V, class Chain>
 void matmul_grad_x(const TView& w, const V* vals, const V* dY, const float* stash, V* dX, index_t N,
                    const Chain& chain, cudaStream_t stream) {
-  using Cfg = grad_x_config<TView::tile_rows>;
+  using Cfg = grad_x_config<TView::tile_rows>;  // 4 stages fit beside the activation inputs
   using P = matmul_grad_x_problem<TView, V, Chain, Cfg>;
   const index_t tiles = w.col_tiles();
   if (tiles == 0 || N == 0) return;
@@ -141,7 +143,7 @@ template <class View, class V, class Chain>
 struct matmul_seg_policy {
   using view = View;
   static constexpr int T = View::tile_rows;
-  using shape = seg_config<T, 256, 128, 128, false>;
+  using shape = seg_config<T, 256, 64, 128, false>;
   static constexpr bool bf16 = tc_value<V>::bf16, has_act = Chain::has_activation;
 
   View w;
@@ -167,28 +169,29 @@ struct matmul_seg_policy {
 
   template <class Tile, int Threads>
   struct dz_loader {
-    dz_stage<Tile, Threads, V, has_act> st;
+    using async = dz_async<Tile, Threads, V, has_act>;
+    static constexpr int act_bytes = async::act_bytes;
     __device__ static dz_chunk where(const matmul_seg_policy& p, int t, int r, index_t n) {
       const index_t row = static_cast<index_t>(t) * T + r;
       if (row >= p.w.R || n >= p.N) return {nullptr, nullptr, 0, 0, 0};
       const index_t pos = row * p.N + n;
       return {p.dY + pos, has_act ? p.stash + pos : nullptr, row, 0, pos};
     }
-    __device__ void fetch(const matmul_seg_policy& p, const cta_state&, int t, int, int r0,
-                          std::uint16_t* s, int tid) {
+    __device__ static void fetch(const matmul_seg_policy& p, const cta_state&, int t, int, int r0,
+                                 std::uint16_t* s, float* act, int tid) {
       const index_t n0 = p.n0();
       if (p.dz_vec)
-        st.fetch(tid, [&](int r, int ch) { return where(p, t, r0 + r, n0 + ch * 8); });
+        async::fetch(s, act, tid, [&](int r, int ch) { return where(p, t, r0 + r, n0 + ch * 8); });
       else
         dz_elements<Tile, Threads, V, has_act>(
             s, tid, [&](int r, int col) { return where(p, t, r0 + r, n0 + col); }, p.chain);
     }
-    __device__ void store(const matmul_seg_policy& p, const cta_state&, int t, int, int r0,
-                          std::uint16_t* s, int tid) {
+    __device__ static void transform(const matmul_seg_policy& p, const cta_state&, int t, int,
+                                     int r0, std::uint16_t* s, const float* act, int tid) {
       const index_t n0 = p.n0();
       if (p.dz_vec)
-        st.store(
-            s, tid, [&](int r, int ch) { return where(p, t, r0 + r, n0 + ch * 8); }, p.chain);
+        async::transform(
+            s, act, tid, [&](int r, int ch) { return where(p, t, r0 + r, n0 + ch * 8); }, p.chain);
     }
   };
 
@@ -235,9 +238,14 @@ void matmul_grad_x_tiles(const View& w, const int* kstart, const V* vals, const 
       N,
       chain,
       aligned16(dY) && N % 8 == 0 && (!Chain::has_activation || aligned16(stash))};
-  constexpr int bytes = S::layout::bytes + S::acc_bytes;
+  // Stages (tiles, activation inputs, the piece's columns), the accumulator, the slot ranges.
+  const int bytes =
+      (S::layout::stage_elems * 2 +
+       P::template dz_loader<typename S::layout::tile_b, 256>::act_bytes + S::pm * 4) *
+          S::mma::stages +
+      S::acc_bytes + static_cast<int>(w.row_tiles()) * 8;
   auto* kernel = &seg_grad_x_kernel<P>;
-  allow_smem(kernel, bytes);
+  allow_smem(kernel, 227 * 1024);
   kernel<<<dim3(static_cast<unsigned>(kblocks), static_cast<unsigned>(ceil_div(N, S::nb))), 256,
            bytes, stream>>>(p);
   STCO_CUDA_CHECK(cudaGetLastError());

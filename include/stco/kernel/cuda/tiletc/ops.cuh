@@ -167,7 +167,7 @@ void grad_w(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, const V
             const float* z, V* dW, index_t N, const Chain& chain, stco::cuda::stream s) {
   detail::check_supported<L, V>();
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t max_kc) {
-    matmul_grad_w(v, max_kc, X, dY, z, dW, N, chain, s.get());
+    matmul_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get());
   });
 }
 
@@ -214,7 +214,8 @@ void conv_grad_w(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, co
                  stco::cuda::stream s) {
   detail::check_supported<L, V>();
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t max_kc) {
-    tiletc::conv_grad_w(v, max_kc, X, dY, z, dW, conv_dims::from(g), chain, s.get());
+    tiletc::conv_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, conv_dims::from(g), chain,
+                        s.get());
   });
 }
 

@@ -11,7 +11,8 @@
 //
 // Policy (matmul_grad_x_tiles / conv_grad_x_tiles): segments(), segment(jj) (its index in kstart's
 // rows), base(jj) (the first K-column of the block's range in that segment), the dZ operand
-// (fetch_dz / store_dz into a [BK × NB] or [NB × BK] tile) and the final write.
+// (dz_loader: cp.async of dY and the activation inputs into a [BK × NB] or [NB × BK] tile, then
+// an in-place transform to dZ) and the final write.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -39,38 +40,47 @@ struct seg_config {
   static_assert(T % bk == 0, "seg_config: the tile height must be a multiple of BK");
 };
 
+/// The CTA's slot range of every (tile, segment) pair, copied from kstart into shared memory
+/// once, so the cursors walk without global loads on the pipeline's critical path.
+template <class Policy>
+__device__ void load_ranges(const Policy& pol, int2* ranges, int tid, int threads) {
+  const int J = pol.segments(), n = pol.tiles() * J;
+  for (int i = tid; i < n; i += threads) {
+    const int t = i / J, j = i - t * J;
+    const int* ks = pol.kstart + static_cast<index_t>(t) * (pol.kcols + 1) + pol.segment(j);
+    ranges[i] = make_int2(ks[0], ks[1]);
+  }
+}
+
 /// Walks (tile, segment, piece, k-step) over the pairs that reach the CTA's block.
 template <int T, int PM, int BK>
 struct seg_cursor {
   int t, jj, u0, u1, s1, kh;  // slots [u0, u1) of the current piece; s1: end of the range
   bool valid;
 
-  template <class Policy>
-  __device__ void seek(const Policy& pol, int from_t, int from_jj) {
-    const int J = pol.segments(), tiles = pol.tiles();
-    for (int tt = from_t, j = from_jj; tt < tiles; ++tt, j = 0)
-      for (; j < J; ++j) {
-        const int* ks = pol.kstart + static_cast<index_t>(tt) * (pol.kcols + 1) + pol.segment(j);
-        const int a = ks[0], b = ks[1];
-        if (b > a) {
-          t = tt, jj = j, u0 = a, s1 = b, u1 = min(b, a + PM), kh = 0, valid = true;
-          return;
-        }
+  /// The first non-empty pair at or after (from_t, from_jj); ranges: tiles × J.
+  __device__ void seek(const int2* ranges, int tiles, int J, int from_t, int from_jj) {
+    for (int i = from_t * J + from_jj; i < tiles * J; ++i) {
+      const int2 r = ranges[i];
+      if (r.y > r.x) {
+        t = i / J, jj = i - t * J, u0 = r.x, s1 = r.y, u1 = min(r.y, r.x + PM), kh = 0;
+        valid = true;
+        return;
       }
+    }
     valid = false;
   }
-  template <class Policy>
-  __device__ void advance(const Policy& pol) {
+  __device__ void advance(const int2* ranges, int tiles, int J) {
     if (++kh < T / BK) return;
     kh = 0;
     if (u1 < s1) {
       u0 = u1, u1 = min(s1, u0 + PM);
       return;
     }
-    if (jj + 1 < pol.segments())
-      seek(pol, t, jj + 1);
+    if (jj + 1 < J)
+      seek(ranges, tiles, J, t, jj + 1);
     else
-      seek(pol, t + 1, 0);
+      seek(ranges, tiles, J, t + 1, 0);
   }
 };
 
@@ -162,29 +172,40 @@ __global__ void __launch_bounds__(256, 1) seg_grad_x_kernel(const Policy pol) {
   using C = typename S::mma;
   using L = typename S::layout;
   using Cur = seg_cursor<T, S::pm, S::bk>;
+  using DZ = typename Policy::template dz_loader<typename L::tile_b, C::threads>;
+  // A stage: the two operand tiles, dZ's activation inputs, the piece's columns (PM ints).
+  constexpr int stage = L::stage_elems + DZ::act_bytes / 2 + S::pm * 2;  // in 16-bit elements
   extern __shared__ __align__(1024) std::uint16_t smem[];
-  float* accs = reinterpret_cast<float*>(smem + L::stage_elems * C::stages);
+  float* accs = reinterpret_cast<float*>(smem + stage * C::stages);
+  int2* ranges = reinterpret_cast<int2*>(reinterpret_cast<char*>(accs) + S::acc_bytes);
+  const int tiles = pol.tiles(), J = pol.segments();
   const int tid = static_cast<int>(threadIdx.x), warp = tid >> 5, lane = tid & 31;
 
   for (int i = tid; i < S::kb * S::acc_ld; i += C::threads) accs[i] = 0.f;
-  typename Policy::cta_state cs(pol, reinterpret_cast<char*>(accs) + S::acc_bytes);
+  load_ranges(pol, ranges, tid, C::threads);
+  typename Policy::cta_state cs(pol, ranges + tiles * J);
   __syncthreads();
 
   Cur prod, cons;
-  prod.seek(pol, 0, 0);
+  prod.seek(ranges, tiles, J, 0, 0);
   cons = prod;
   seg_a_loader<typename L::tile_a, C::threads, View> al;
-  typename Policy::template dz_loader<typename L::tile_b, C::threads> dz;
-
-  auto sa = [&](int s) { return smem + s * L::stage_elems; };
-  auto sb = [&](int s) { return smem + s * L::stage_elems + L::a_elems; };
+  auto sa = [&](int s) { return smem + s * stage; };
+  auto sb = [&](int s) { return smem + s * stage + L::a_elems; };
+  auto sx = [&](int s) { return reinterpret_cast<float*>(smem + s * stage + L::stage_elems); };
+  auto sc = [&](int s) {
+    return reinterpret_cast<int*>(smem + s * stage + L::stage_elems + DZ::act_bytes / 2);
+  };
+  int col = 0;  // this thread's column of the piece being fetched (tid < PM)
   auto fetch = [&](int s) {
     al.fetch(pol.w, pol.vals, prod, S::bk, sa(s), tid);
-    dz.fetch(pol, cs, prod.t, prod.jj, prod.kh * S::bk, sb(s), tid);
+    DZ::fetch(pol, cs, prod.t, prod.jj, prod.kh * S::bk, sb(s), sx(s), tid);
+    if (tid < S::pm && prod.u0 + tid < prod.u1)
+      col = static_cast<int>(static_cast<index_t>(pol.w.cols[prod.u0 + tid]) - pol.base(prod.jj));
   };
   auto store = [&](int s) {
     al.store(sa(s), tid);
-    dz.store(pol, cs, prod.t, prod.jj, prod.kh * S::bk, sb(s), tid);
+    if (tid < S::pm) sc(s)[tid] = col;
   };
 
   float acc[C::mi][C::ni][4];
@@ -198,15 +219,16 @@ __global__ void __launch_bounds__(256, 1) seg_grad_x_kernel(const Policy pol) {
     if (prod.valid) {
       fetch(s);
       store(s);
-      prod.advance(pol);
+      prod.advance(ranges, tiles, J);
     }
     arch::cp_async_commit();
   }
 #pragma unroll 1
   for (int it = 0; cons.valid; ++it) {
-    arch::cp_async_wait<C::stages - 2>();
-    __syncthreads();
     const int ns = (it + C::stages - 1) % C::stages, cur = it % C::stages;
+    arch::cp_async_wait<C::stages - 2>();
+    DZ::transform(pol, cs, cons.t, cons.jj, cons.kh * S::bk, sb(cur), sx(cur), tid);
+    __syncthreads();
     const bool more = prod.valid;
     if (more) fetch(ns);
     const int rows = cons.u1 - cons.u0;
@@ -214,11 +236,10 @@ __global__ void __launch_bounds__(256, 1) seg_grad_x_kernel(const Policy pol) {
     if (cons.kh == T / S::bk - 1) {
       // The piece is complete: add its rows into the accumulator at their columns. Pieces that
       // share columns are added in different iterations, ordered by the barrier above.
-      const index_t base = pol.base(cons.jj);
+      const int* kcol = sc(cur);
       for_each_acc_pair<C, true>(acc, warp, lane, [&](int i, int n, float v0, float v1) {
         if (i < rows) {
-          const int k = static_cast<int>(static_cast<index_t>(pol.w.cols[cons.u0 + i]) - base);
-          float* d = accs + k * S::acc_ld + n;
+          float* d = accs + kcol[i] * S::acc_ld + n;
           d[0] += v0;
           d[1] += v1;
         }
@@ -231,10 +252,10 @@ __global__ void __launch_bounds__(256, 1) seg_grad_x_kernel(const Policy pol) {
     }
     if (more) {
       store(ns);
-      prod.advance(pol);
+      prod.advance(ranges, tiles, J);
     }
     arch::cp_async_commit();
-    cons.advance(pol);
+    cons.advance(ranges, tiles, J);
   }
   arch::cp_async_wait<0>();
   __syncthreads();
