@@ -16,6 +16,15 @@ namespace {
 using namespace tiletc_test;
 namespace tc = stco::kernel::cuda::tiletc;
 
+enum class mode { ws, ws_two_ctas, wgmma, sync };
+const char* mode_name(mode m, bool sm90a) {
+  if (!sm90a) return "mma.sync";
+  return m == mode::ws            ? "warp-specialized (if it applies)"
+         : m == mode::ws_two_ctas ? "warp-specialized, 2 CTAs (if it applies)"
+         : m == mode::wgmma       ? "wgmma"
+                                  : "mma.sync";
+}
+
 template <class L, class V>
 void matmul_case(index_t R, index_t K, index_t N, double sparsity,
                  std::initializer_list<epi> epis) {
@@ -32,11 +41,16 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity,
   auto dXin = upload(X, s), db = upload(b, s), dres = upload(res, s), ddY = upload(dY, s);
   const auto Z = stco::reference::matmul(w, x, R, K, N);
 
-  for (const bool wgmma : {true, false})
+  // Mainloops: the warp-specialized persistent kernel (forward of tile_wise<64|128>, channel,
+  // dense where it applies; once with two CTAs so that each walks several units through its
+  // mbarrier ring), the gathered-GEMM kernel on wgmma, and on mma.sync.
+  for (const mode m : {mode::ws, mode::ws_two_ctas, mode::wgmma, mode::sync})
     for (epi e : epis) {
-      tc::prefer_wgmma() = wgmma;
+      tc::prefer_wgmma() = m != mode::sync;
+      tc::prefer_ws() = m == mode::ws || m == mode::ws_two_ctas;
+      tc::ws_grid_limit() = m == mode::ws_two_ctas ? 2 : 0;
       INFO(L::name(), " R=", R, " K=", K, " N=", N, " sparsity ", sparsity, " epilogue ",
-           epi_name(e), wgmma && tc::sm90a_ready() ? " (wgmma)" : " (mma.sync)");
+           epi_name(e), " mainloop ", mode_name(m, tc::sm90a_ready()));
       with_chain<V>(e, db.data(), dres.data(), [&](const auto& chain) {
         using Chain = std::decay_t<decltype(chain)>;
         stco::cuda::device_buffer<V> Y(R * N, s), dX(K * N, s), dW(W.value_count(), s);
@@ -79,6 +93,9 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity,
         check_close(got, dWref, tol<V>(), "dW");
       });
     }
+  tc::prefer_wgmma() = true;
+  tc::prefer_ws() = true;
+  tc::ws_grid_limit() = 0;
 }
 
 const std::initializer_list<epi> every_epilogue = {epi::none, epi::bias_relu, epi::bias_gelu_scale,
@@ -90,6 +107,10 @@ TEST_CASE("tiletc matmul: tile_wise<128> half, every epilogue, aligned and ragge
   matmul_case<stco::tile_wise<128>, stco::half>(256, 512, 512, 0.75, every_epilogue);
   matmul_case<stco::tile_wise<128>, stco::half>(200, 333, 200, 0.5, every_epilogue);
   matmul_case<stco::tile_wise<128>, stco::half>(130, 700, 37, 0.75, {epi::bias_relu});
+}
+
+TEST_CASE("tiletc matmul: tile_wise<128> bfloat16, long reduction and many work units") {
+  matmul_case<stco::tile_wise<128>, stco::bfloat16>(512, 1536, 768, 0.5, {epi::bias_relu});
 }
 
 TEST_CASE("tiletc matmul: tile_wise<64> bfloat16 and tile_wise<32> half") {

@@ -24,6 +24,7 @@
 #include "stco/kernel/cuda/tiletc/matmul_forward.cuh"
 #include "stco/kernel/cuda/tiletc/matmul_grad_w.cuh"
 #include "stco/kernel/cuda/tiletc/matmul_grad_x.cuh"
+#include "stco/kernel/cuda/tiletc/ws_launch.cuh"
 #include "stco/layout/cuda/layouts.cuh"
 #include "stco/layout/dense.hpp"
 
@@ -157,7 +158,10 @@ void forward(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, V* Y, 
              const Chain& chain, float* stash, stco::cuda::stream s) {
   detail::check_supported<L, V>();
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
-    matmul_forward(v, W.values(), X, Y, N, chain, stash, s.get());
+    // The warp-specialized persistent kernel (sm_90a) where it takes the call, else the
+    // gathered-GEMM kernel.
+    if (!ws_forward(v, W.value_count(), W.values(), X, Y, N, chain, stash, s.get()))
+      matmul_forward(v, W.values(), X, Y, N, chain, stash, s.get());
   });
 }
 
