@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -342,19 +343,28 @@ std::vector<entry> problems() {
   return v;
 }
 
-/// Registers layout L at sparsity s on problem e; `sync` forces the mma.sync mainloop (else
-/// wgmma where the build and the device have it).
+/// Which mainloop a registration forces: the default choice (the warp-specialized kernel where
+/// it takes the call, else the gathered-GEMM kernel on wgmma where the build and the device have
+/// it), the gathered-GEMM kernel on wgmma, or on mma.sync.
+enum class loop { best, wgmma, sync };
+
+/// Registers layout L at sparsity s on problem e with mainloop m.
 template <class L>
-void reg(const entry& e, const std::string& lname, double s, bool csr, bool sync = false) {
-  const std::string name = "tiletc/" + lname + (sync ? "/mma.sync" : "") + "/" +
-                           std::to_string(static_cast<int>(s * 100)) + "/" + e.name;
+void reg(const entry& e, const std::string& lname, double s, bool csr, loop m = loop::best) {
+  const std::string name = "tiletc/" + lname +
+                           (m == loop::sync    ? "/mma.sync"
+                            : m == loop::wgmma ? "/wgmma"
+                                               : "") +
+                           "/" + std::to_string(static_cast<int>(s * 100)) + "/" + e.name;
   benchmark::RegisterBenchmark(name.c_str(),
-                               [e, lname, s, csr, sync](benchmark::State& st) {
+                               [e, lname, s, csr, m](benchmark::State& st) {
                                  problem& pb = get(e.name, e.M, e.K, e.N, e.conv ? &e.g : nullptr);
-                                 tc::prefer_wgmma() = !sync;
+                                 tc::prefer_wgmma() = m != loop::sync;
+                                 tc::prefer_ws() = m == loop::best;
                                  run_layout<L>(st, pb, lname, s, csr);
                                  tc::prefer_wgmma() = true;
-                                 if (sync) return;
+                                 tc::prefer_ws() = true;
+                                 if (m != loop::best) return;
                                  if (!e.net.empty()) {
                                    auto& n = network_steps[e.net];
                                    n[lname] += e.repeat * st.counters["step_us"].value;
@@ -376,16 +386,22 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("sm_count", std::to_string(prop.multiProcessorCount));
   benchmark::AddCustomContext("epilogue", "bias + relu, stash (ours); none (cuBLAS)");
   benchmark::AddCustomContext("wgmma", tc::sm90a_ready() ? "yes (sm_90a build)" : "no");
+  if (const char* g = std::getenv("TILETC_WS_GATHER"); g && std::string(g) == "tma_rows")
+    tc::ws_gather_mode() = tc::ws::gather::tma_rows;
+  benchmark::AddCustomContext(
+      "ws_gather", tc::ws_gather_mode() == tc::ws::gather::tma_rows ? "tma_rows" : "cp_async");
   for (const auto& e : problems()) {
     if (!e.conv) {
       reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, true);
-      reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, false, true);
+      reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, false, loop::wgmma);
+      reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, false, loop::sync);
       reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.5, e.M <= 4096);
       reg<stco::tile_wise<64>>(e, "tile_wise<64>", 0.75, false);
       reg<stco::tile_wise<32>>(e, "tile_wise<32>", 0.75, false);
       reg<stco::tile_vector<128, 2, 4>>(e, "tile_vector<128,2,4>", 0.75, false);
       reg<stco::block<32, 32>>(e, "block<32,32>", 0.75, false);
       reg<stco::channel>(e, "channel", 0.75, false);
+      reg<stco::channel>(e, "channel", 0.75, false, loop::wgmma);
     } else {
       // Every layer runs each layout (the Cin = 3 stems too, through the element-wise paths).
       reg<stco::channel>(e, "channel", 0.75, false);

@@ -8,7 +8,10 @@
 #                                            test_tiletc_conv, bench_tile; DIR/lib on the
 #                                            library path)
 # Environment: TILETC_BENCH_FILTER (Google Benchmark regex, default all; 'none' skips the
-# benchmark), TILETC_SANITIZE (all | memcheck | none; default all).
+# benchmark), TILETC_SANITIZE (all | memcheck | none; default all), TILETC_SAN_MATMUL (doctest
+# test-case filter of the matmul sanitizer runs), TILETC_TARGETS (targets to build and run,
+# default all three), TILETC_PTXAS=1 (build with -Xptxas -v; the register / spill report of
+# every kernel goes to $OUT/ptxas.txt).
 set -uo pipefail
 OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT"
@@ -20,23 +23,38 @@ BIN=${1:-}
 } >"$OUT/device.txt" 2>&1
 cat "$OUT/device.txt"
 
+TARGETS=${TILETC_TARGETS:-test_tiletc_matmul test_tiletc_conv bench_tile}
 if [ -z "$BIN" ]; then
-  cmake -S . -B build-tiletc-dev -DCMAKE_BUILD_TYPE=Release -DSTCO_WERROR=ON \
-    -DCMAKE_CUDA_ARCHITECTURES=90a >"$OUT/configure.log" 2>&1 || { tail -20 "$OUT/configure.log"; exit 1; }
-  cmake --build build-tiletc-dev -j16 --target test_tiletc_matmul test_tiletc_conv bench_tile \
+  FLAGS=()
+  [ "${TILETC_PTXAS:-0}" = 1 ] && FLAGS=(-DCMAKE_CUDA_FLAGS=-Xptxas=-v)
+  cmake -S . -B build-tiletc-dev -DCMAKE_BUILD_TYPE=Release -DSTCO_WERROR="${TILETC_WERROR:-ON}" \
+    -DCMAKE_CUDA_ARCHITECTURES=90a "${FLAGS[@]}" >"$OUT/configure.log" 2>&1 || { tail -20 "$OUT/configure.log"; exit 1; }
+  SECONDS=0
+  # shellcheck disable=SC2086
+  cmake --build build-tiletc-dev -j16 --target $TARGETS \
     >"$OUT/build.log" 2>&1 || { grep -E "error" "$OUT/build.log" | head -30; exit 1; }
+  echo "build: ${SECONDS}s, $(grep -c 'warning' "$OUT/build.log") warning lines"
+  grep -E 'warning' "$OUT/build.log" | sort -u | head -10
   BIN=$OUT/bin
   mkdir -p "$BIN"
-  cp build-tiletc-dev/tests/test_tiletc_matmul build-tiletc-dev/tests/test_tiletc_conv \
-    build-tiletc-dev/bench/gpu/bench_tile "$BIN/"
+  for t in $TARGETS; do
+    cp "build-tiletc-dev/tests/$t" "$BIN/" 2>/dev/null || cp "build-tiletc-dev/bench/gpu/$t" "$BIN/"
+  done
+  if [ "${TILETC_PTXAS:-0}" = 1 ]; then
+    python3 bench/gpu/ptxas_report.py "$OUT/build.log" | cu++filt | sort -u >"$OUT/ptxas.txt"
+    grep -E "ws_kernel" "$OUT/ptxas.txt" | sed -E 's/stco::kernel::cuda::tiletc:://g' | cut -c1-200
+    grep -E "C7508|setmaxnreg" "$OUT/build.log" | head -5
+  fi
 fi
 export LD_LIBRARY_PATH="$BIN/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 
 rc=0
 for t in test_tiletc_matmul test_tiletc_conv; do
-  timeout 300 "$BIN/$t" >"$OUT/$t.log" 2>&1
+  [ -x "$BIN/$t" ] || continue
+  SECONDS=0
+  timeout "${TILETC_TEST_TIMEOUT:-300}" "$BIN/$t" >"$OUT/$t.log" 2>&1
   r=$?
-  echo "$t rc=$r: $(grep -E '^\[doctest\] (test cases|assertions)' "$OUT/$t.log" | tr '\n' ' ')"
+  echo "$t rc=$r (${SECONDS}s): $(grep -E '^\[doctest\] (test cases|assertions)' "$OUT/$t.log" | tr '\n' ' ')"
   [ $r -ne 0 ] && rc=1 && grep -B2 -A12 -m3 "ERROR" "$OUT/$t.log" | head -60
 done
 
@@ -46,12 +64,12 @@ san() {  # tool, log, binary, test-case filter
   echo "$1 $3 [$4] rc=$? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/$2" | head -2 | tr '\n' ' ')"
 }
 if [ "$SAN" != none ]; then
-  san memcheck memcheck_matmul.log test_tiletc_matmul "*tile_vector*,*block*,*channel*"
-  san memcheck memcheck_conv.log test_tiletc_conv "*tile_wise<64>*,*channel*"
+  san memcheck memcheck_matmul.log test_tiletc_matmul "${TILETC_SAN_MATMUL:-*tile_vector*,*block*,*channel*}"
+  [ -x "$BIN/test_tiletc_conv" ] && san memcheck memcheck_conv.log test_tiletc_conv "*tile_wise<64>*,*channel*"
 fi
 if [ "$SAN" = all ]; then
-  san racecheck racecheck_matmul.log test_tiletc_matmul "*tile_vector*"
-  san racecheck racecheck_conv.log test_tiletc_conv "*tile_vector*"
+  san racecheck racecheck_matmul.log test_tiletc_matmul "${TILETC_SAN_MATMUL:-*tile_vector*}"
+  [ -x "$BIN/test_tiletc_conv" ] && san racecheck racecheck_conv.log test_tiletc_conv "*tile_vector*"
 fi
 
 # Which tensor-core instructions the kernels run (HMMA: mma.sync; HGMMA: wgmma).
@@ -59,10 +77,15 @@ fi
   echo "HMMA: $(cuobjdump -sass "$BIN/bench_tile" 2>/dev/null | grep -c HMMA)"
   echo "HGMMA: $(cuobjdump -sass "$BIN/bench_tile" 2>/dev/null | grep -c HGMMA)"
   echo "LDL/STL (local memory): $(cuobjdump -sass "$BIN/bench_tile" 2>/dev/null | grep -cE 'LDL|STL')"
+  # the warp-specialized kernels alone
+  cuobjdump -sass "$BIN/bench_tile" 2>/dev/null |
+    awk '/Function : /{f = /ws9ws_kernel/} f' >"$OUT/ws_sass.txt"
+  echo "ws_kernel: $(grep -c 'Function : ' "$OUT/ws_sass.txt") kernels, HGMMA $(grep -c HGMMA "$OUT/ws_sass.txt"), LDL/STL $(grep -cE 'LDL|STL' "$OUT/ws_sass.txt"), SYNCS $(grep -c SYNCS "$OUT/ws_sass.txt"), LDGSTS $(grep -c LDGSTS "$OUT/ws_sass.txt"), UTMALDG $(grep -c UTMALDG "$OUT/ws_sass.txt")"
 } | tee "$OUT/sass.txt"
 
 [ "${TILETC_BENCH_FILTER:-.}" = none ] && exit $rc
-timeout 420 "$BIN/bench_tile" --benchmark_filter="${TILETC_BENCH_FILTER:-.}" \
+[ -x "$BIN/bench_tile" ] || exit $rc
+timeout "${TILETC_BENCH_TIMEOUT:-420}" "$BIN/bench_tile" --benchmark_filter="${TILETC_BENCH_FILTER:-.}" \
   --benchmark_out="$OUT/bench_tile.json" --benchmark_out_format=json >"$OUT/bench_tile.log" 2>&1
 echo "bench rc=$?"
 python3 - "$OUT/bench_tile.json" <<'EOF' || true
