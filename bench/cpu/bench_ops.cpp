@@ -43,6 +43,7 @@
 #include <stco/interop/eigen.hpp>
 #include <stco/stco.hpp>
 
+#include "eigen_peers.hpp"
 #include "networks.hpp"
 
 #ifdef _OPENMP
@@ -52,9 +53,8 @@
 namespace {
 
 using stco::index_t;
-using clock_type = std::chrono::steady_clock;
-using dense_t = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using csr_t = Eigen::SparseMatrix<float, Eigen::RowMajor>;
+// Random data, median timing, the libgomp settle and the Eigen peers: bench/common/eigen_peers.hpp.
+using namespace stco_bench::cpu;
 
 constexpr int kThreads = 2;
 
@@ -116,143 +116,6 @@ std::vector<problem> problems() {
     for (const auto& l : stco_bench::distinct_layers(stco_bench::at_resolution(*net, res)))
       out.push_back(conv_problem(net->name, l, kConvBatch));
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Data and timing helpers
-
-/// Uniform values in [-1, 1): a fast generator, since the big problems fill ~10^8 entries.
-struct rng {
-  std::uint64_t s;
-  explicit rng(std::uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  float next() {
-    s ^= s >> 12, s ^= s << 25, s ^= s >> 27;
-    const std::uint64_t x = s * 0x2545F4914F6CDD1Dull;
-    return static_cast<float>(static_cast<double>(x >> 40) * (2.0 / 16777216.0) - 1.0);
-  }
-};
-template <class It>
-void fill_random(It begin, It end, std::uint64_t seed) {
-  rng g(seed);
-  for (auto it = begin; it != end; ++it) *it = g.next();
-}
-void fill_random(float* p, index_t n, std::uint64_t seed) { fill_random(p, p + n, seed); }
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-/// Median time of f in seconds: one warm-up call, then at least 3 and at most 15 timed calls,
-/// until 0.2 s have been spent.
-double median_seconds(const std::function<void()>& f) {
-  f();
-  std::vector<double> t;
-  double total = 0;
-  while (t.size() < 3 || (t.size() < 15 && total < 0.2)) {
-    const auto t0 = clock_type::now();
-    f();
-    t.push_back(seconds_since(t0));
-    total += t.back();
-  }
-  std::sort(t.begin(), t.end());
-  const std::size_t n = t.size();
-  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
-
-/// CPU time this process spent while the calling thread slept `ms` milliseconds: what other
-/// threads (libgomp's spinning workers) burn after a parallel region.
-double busy_while_sleeping_ms(int ms) {
-  timespec a{}, b{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
-  return (static_cast<double>(b.tv_sec - a.tv_sec) * 1e3 +
-          static_cast<double>(b.tv_nsec - a.tv_nsec) * 1e-6);
-}
-
-/// Waits until libgomp's workers stop spinning (at most ~1 s), so that stco's timed iterations
-/// have both cores.
-void settle_after_openmp() {
-  for (int i = 0; i < 50; ++i)
-    if (busy_while_sleeping_ms(20) < 1.0) return;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Peers
-
-/// Medians of the three products, in seconds.
-struct peer_times {
-  double fwd = 0, dx = 0, dw = 0;
-  double step() const { return fwd + dx + dw; }
-};
-
-/// The dense operands of a problem as Eigen sees them; for a convolution the GEMM runs on the
-/// im2col shapes and the im2col itself is not timed (the peer gets it for free: conservative).
-struct eigen_operands {
-  dense_t W, X, dY;   // W [R, K], X [K, N], dY [R, N]
-  dense_t Y, dX, dW;  // outputs
-  explicit eigen_operands(const problem& p)
-      : W(p.R, p.K), X(p.K, p.N), dY(p.R, p.N), Y(p.R, p.N), dX(p.K, p.N), dW(p.R, p.K) {
-    fill_random(W.data(), W.size(), 11);
-    fill_random(X.data(), X.size(), 12);
-    fill_random(dY.data(), dY.size(), 13);
-    Y.setZero(), dX.setZero(), dW.setZero();  // touch the pages before timing
-  }
-};
-
-peer_times time_eigen_dense(eigen_operands& e) {
-  peer_times t;
-  t.fwd = median_seconds([&] { e.Y.noalias() = e.W * e.X; });
-  t.dx = median_seconds([&] { e.dX.noalias() = e.W.transpose() * e.dY; });
-  t.dw = median_seconds([&] { e.dW.noalias() = e.dY * e.X.transpose(); });
-  return t;
-}
-
-/// Eigen CSR on a mask:
-///   fwd  Y  = S·X, Eigen's row-parallel sparse × dense product (OpenMP);
-///   dx   dX = Sᵀ·dY through a row-major copy of Sᵀ built before timing: on the row-major S,
-///        `S.transpose() * dY` runs serially in Eigen 3.4, and a trainer would have to refresh
-///        the copy's values every step, so leaving that out makes the peer faster (conservative);
-///   dw   Eigen has no sampled product (SDDMM), so a CSR user computes the dense gradient
-///        dY·Xᵀ with Eigen's GEMM and reads the kept entries out of it through S's pattern
-///        (both timed). Per-entry dot products dY[r,:]·X[k,:] cost more at these densities.
-struct eigen_csr {
-  csr_t S, St;
-  std::vector<float> dvals;
-  explicit eigen_csr(const stco::tensor<unsigned char, 2>& mask) {
-    const index_t R = mask.extent(0), K = mask.extent(1);
-    std::vector<Eigen::Triplet<float>> trip;
-    rng g(21);
-    for (index_t r = 0; r < R; ++r)
-      for (index_t k = 0; k < K; ++k)
-        if (mask(r, k)) trip.emplace_back(static_cast<int>(r), static_cast<int>(k), g.next());
-    S.resize(R, K);
-    S.setFromTriplets(trip.begin(), trip.end());
-    S.makeCompressed();
-    St = S.transpose();
-    St.makeCompressed();
-    dvals.assign(static_cast<std::size_t>(S.nonZeros()), 0.0f);
-  }
-  void gather_dw(const dense_t& dW) {
-    const int* outer = S.outerIndexPtr();
-    const int* inner = S.innerIndexPtr();
-    float* out = dvals.data();
-    const index_t R = S.rows(), K = S.cols();
-    const float* d = dW.data();
-    for (index_t r = 0; r < R; ++r)
-      for (int p = outer[r]; p < outer[r + 1]; ++p) out[p] = d[r * K + inner[p]];
-  }
-};
-
-peer_times time_eigen_csr(eigen_csr& c, eigen_operands& e) {
-  peer_times t;
-  t.fwd = median_seconds([&] { e.Y.noalias() = c.S * e.X; });
-  t.dx = median_seconds([&] { e.dX.noalias() = c.St * e.dY; });
-  t.dw = median_seconds([&] {
-    e.dW.noalias() = e.dY * e.X.transpose();
-    c.gather_dw(e.dW);
-  });
-  return t;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,7 +233,7 @@ case_base& get_case(const problem& p, double sparsity, const std::string& key) {
   auto c = std::make_unique<case_data<L>>(p, sparsity);
   c->key = key;
   {
-    eigen_operands e(p);
+    eigen_operands e(p.R, p.K, p.N);
     c->dense = time_eigen_dense(e);
     eigen_csr s(stco::kept_mask(c->W.entity()));
     c->csr = time_eigen_csr(s, e);
@@ -480,30 +343,8 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   const options opt = parse_options(argc, argv);
 
-  stco::set_num_threads(kThreads);
-  Eigen::setNbThreads(kThreads);
-#ifdef _OPENMP
-  const bool eigen_openmp = true;
-#else
-  const bool eigen_openmp = false;
-  std::fprintf(stderr, "bench_ops: built without OpenMP: the Eigen peers run on one thread\n");
-#endif
-  benchmark::AddCustomContext("stco_threads", std::to_string(stco::num_threads()));
-  benchmark::AddCustomContext("eigen_threads", std::to_string(Eigen::nbThreads()));
-  benchmark::AddCustomContext("eigen_openmp", eigen_openmp ? "yes" : "no");
-  benchmark::AddCustomContext("eigen_version", std::to_string(EIGEN_WORLD_VERSION) + "." +
-                                                   std::to_string(EIGEN_MAJOR_VERSION) + "." +
-                                                   std::to_string(EIGEN_MINOR_VERSION));
+  set_threads_and_context("bench_ops", kThreads);
   benchmark::AddCustomContext("simd_bytes", std::to_string(stco::kernel::cpu::simd_bytes));
-  benchmark::AddCustomContext("bench_build",
-#if defined(__OPTIMIZE__) && defined(NDEBUG)
-                              "optimized, NDEBUG"
-#elif defined(__OPTIMIZE__)
-                              "optimized, assertions on"
-#else
-                              "NOT optimized"
-#endif
-  );
   benchmark::AddCustomContext("repetitions", std::to_string(opt.reps) + " (at most 3 for " +
                                                  "problems of ≥ 1e11 flops per product)");
   benchmark::AddCustomContext("conv_batch", std::to_string(kConvBatch));
@@ -511,8 +352,6 @@ int main(int argc, char** argv) {
                                                  std::to_string(kVggResolution) + ", resnet18 " +
                                                  std::to_string(kResnetResolution) + "x" +
                                                  std::to_string(kResnetResolution));
-  for (const char* v : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS"})
-    if (const char* s = std::getenv(v)) benchmark::AddCustomContext(v, s);
 
   static const std::vector<problem> ps = problems();
   register_all(ps, opt);

@@ -1,0 +1,39 @@
+// bench/networks/gpu/case.hpp — one sparse conv layer × layout of bench_networks_gpu: stco's
+// training step on the device (forward + dX + dW through the public device expressions), built by
+// make_case<L>, which each layout's translation unit (gpu/layout_*.cu) instantiates, so that the
+// fast-path kernels of different layouts compile in parallel and the driver TU compiles none.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../shared.hpp"
+
+namespace stco_bench::networks_gpu {
+
+using layer = stco_bench::networks::layer;
+
+/// How stco runs the layer:
+///   conv  conv2d(W, X) on NHWC X (implicit im2col inside the kernels);
+///   gemm  matmul(W, X) on the im2col operand X [K, N] (im2col not timed, as for the peers):
+///         for nm<2,4>, whose sparse-tensor-core path (sp24) has no conv form yet, and as the
+///         kernel-to-kernel comparison for the tile layouts.
+enum class form { conv, gemm };
+
+struct gpu_case {
+  virtual ~gpu_case() = default;
+  /// Queues forward, dX and dW on the case's stream.
+  virtual void step() = 0;
+  double density = 0;
+  std::vector<int> row_ptr, cols;  // the mask as CSR [R, K] (for the cuSPARSE peer)
+};
+
+/// A random weight of layout L at `sparsity` (magnitude pruning), random inputs, on stream s,
+/// run in form F. Instantiated, one layout and form per file, by gpu/layout_*.cu.
+template <class L, form F>
+std::unique_ptr<gpu_case> make_case(const layer& l, double sparsity, cudaStream_t s);
+
+}  // namespace stco_bench::networks_gpu
