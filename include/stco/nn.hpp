@@ -1,6 +1,7 @@
 // stco/nn.hpp — module header: layers (Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, BatchNorm2d,
 // Flatten), softmax cross-entropy, the Sequential container, pruning schedules, model save/load
-// and the IDX (MNIST-format) reader. Host backend only for now (stco::nn::cpu).
+// and the IDX (MNIST-format) reader, on the host backend (stco::nn::cpu). The CUDA backend
+// (stco::nn::cuda_device) is stco/nn/cuda.cuh, for .cu translation units.
 #pragma once
 
 #include "stco/nn/archive.hpp"

@@ -1,7 +1,10 @@
 // stco/nn/affine_layer.hpp — what Conv2d and Linear share: a weight that trains dense until it is
 // pruned into layout L and then stays in L (address carrying: its gradient and optimizer state
 // share its index entity; only a mask update builds a new one), an optional bias, an optional
-// fused ReLU, and the pruning, mask-update and save/load plumbing.
+// fused ReLU, and the pruning, mask-update and save/load plumbing. Written once for every backend:
+// what touches the weights' memory (copies, decoding, pruning, scores, the mask update) goes
+// through the backend's overloads (stco/nn/cpu/affine.hpp, stco/nn/cuda/affine.cuh); files and
+// set_weight/weight_dense speak host tensors.
 #pragma once
 
 #include <algorithm>
@@ -19,13 +22,16 @@
 namespace stco::nn {
 
 template <class T, class L, class B>
-class affine_layer : public layer<T, B>, public prunable {
+class affine_layer : public layer<T, B>, public basic_prunable<typename B::optimizer> {
   static_assert(is_layout_v<L>, "stco::nn: the weight layout must be a stco layout");
 
  public:
   using layout_type = L;
   using dense_weight = typename B::template matrix<T, dense>;
   using sparse_weight = typename B::template matrix<T, L>;
+  using vector_type = typename B::template tensor<T, 1>;
+  using matrix2 = typename B::template tensor<T, 2>;
+  using optimizer_type = typename B::optimizer;
   static constexpr bool dense_layout = std::is_same_v<L, dense>;
 
   /// The weight in its layout (null before pruning, and always for the dense layout).
@@ -33,21 +39,25 @@ class affine_layer : public layer<T, B>, public prunable {
   /// The weight during its dense phase (null once pruned).
   const dense_weight* dense_phase() const noexcept { return wd_ ? &*wd_ : nullptr; }
   /// The weight as a dense [R, K] matrix (zeros off the pattern).
-  stco::tensor<T, 2> weight_dense() const { return ws_ ? stco::decode(*ws_) : stco::decode(*wd_); }
+  stco::tensor<T, 2> weight_dense() const {
+    return ws_ ? host_tensor(B{}, decode_weight(B{}, *ws_))
+               : host_tensor(B{}, decode_weight(B{}, *wd_));
+  }
   /// The weight gradient of the last backward, dense [R, K] (zeros off the pattern).
   stco::tensor<T, 2> weight_grad_dense() const {
-    if (ws_ && dws_ && dws_->entity_ptr() == ws_->entity_ptr()) return stco::decode(*dws_);
-    if (wd_ && dwd_) return stco::decode(*dwd_);
+    if (ws_ && dws_ && dws_->entity_ptr() == ws_->entity_ptr())
+      return host_tensor(B{}, decode_weight(B{}, *dws_));
+    if (wd_ && dwd_) return host_tensor(B{}, decode_weight(B{}, *dwd_));
     return stco::tensor<T, 2>(dextents<2>(rows_, cols_));
   }
   /// The dense weight gradient of the last backward, when it was requested (else null).
-  const stco::tensor<T, 2>* dense_weight_grad() const noexcept {
+  const matrix2* dense_weight_grad() const noexcept {
     return dense_grad_valid_ ? &dense_grad_ : nullptr;
   }
   bool has_bias() const noexcept { return has_bias_; }
-  stco::tensor<T, 1>& bias() noexcept { return b_; }
-  const stco::tensor<T, 1>& bias() const noexcept { return b_; }
-  const stco::tensor<T, 1>& bias_grad() const noexcept { return db_; }
+  vector_type& bias() noexcept { return b_; }
+  const vector_type& bias() const noexcept { return b_; }
+  const vector_type& bias_grad() const noexcept { return db_; }
   bool relu_fused() const noexcept { return relu_; }
 
   /// Replaces the weight's values with `w` ([R, K]): in the dense phase all of them, once pruned
@@ -57,14 +67,14 @@ class affine_layer : public layer<T, B>, public prunable {
       throw shape_error(stco::detail::message("stco::nn::", kind_, "::set_weight: ", w.shape(),
                                               " for a weight of [", rows_, ", ", cols_, "]"));
     if (ws_)
-      *ws_ = stco::gather<T>(w.view(), ws_->entity_ptr());
+      *ws_ = gather_weight(B{}, w, *ws_);
     else
-      *wd_ = stco::gather<T>(w.view(), wd_->entity_ptr());
+      *wd_ = gather_weight(B{}, w, *wd_);
   }
 
   // --- layer ---
   bool fuse_relu() override { return relu_ = true; }
-  void step(optimizer& opt) override {
+  void step(optimizer_type& opt) override {
     std::visit(
         [&](auto& o) {
           if (ws_) {
@@ -79,12 +89,12 @@ class affine_layer : public layer<T, B>, public prunable {
         opt);
   }
   void zero_grad() override {
-    if (dws_) std::fill(dws_->values(), dws_->values() + dws_->value_count(), T(0));
-    if (dwd_) std::fill(dwd_->values(), dwd_->values() + dwd_->value_count(), T(0));
-    db_.fill(T(0));
+    if (dws_) set_zero(B{}, *dws_);
+    if (dwd_) set_zero(B{}, *dwd_);
+    set_zero(B{}, db_);
     dense_grad_valid_ = false;
   }
-  void forget(optimizer& opt) const override {
+  void forget(optimizer_type& opt) const override {
     std::visit(
         [&](auto& o) {
           if (ws_) o.forget(*ws_);
@@ -101,25 +111,26 @@ class affine_layer : public layer<T, B>, public prunable {
       using WL = typename std::decay_t<decltype(W)>::layout_type;
       w.layout = WL::name();
       w.values = W.value_count();
-      w.density = W.density();
-      w.bytes = W.bytes();
+      w.density = weight_density(B{}, W);
+      w.bytes = weight_bytes(B{}, W);
     });
     out.push_back(w);
     if (has_bias_) out.push_back(detail::vector_info(prefix + "bias", b_));
   }
   void save(archive& a, const std::string& prefix) const override {
-    with_weight([&](const auto& W) { a.put(prefix + "weight", W); });
-    if (has_bias_) a.put(prefix + "bias", b_);
+    with_weight([&](const auto& W) { a.put(prefix + "weight", host_copy(B{}, W)); });
+    if (has_bias_) a.put(prefix + "bias", host_copy(B{}, b_));
   }
   void stage_load(const archive& a, const std::string& prefix, load_commits& commits) override {
     const std::string wname = prefix + "weight";
     const std::string& lay = a.layout_of(wname);
     const matrix_shape s{rows_, cols_};
-    std::shared_ptr<stco::tensor<T, 1>> b;
+    // Checked on the host, moved to the backend's memory here: the commits only move.
+    std::shared_ptr<vector_type> b;
     if (has_bias_)
-      b = std::make_shared<stco::tensor<T, 1>>(a.get_vector<T>(prefix + "bias", rows_));
+      b = std::make_shared<vector_type>(upload(B{}, a.get_vector<T>(prefix + "bias", rows_)));
     if (lay == dense::name() && !dense_layout) {
-      auto W = std::make_shared<dense_weight>(a.get_matrix<T, dense>(wname, s));
+      auto W = std::make_shared<dense_weight>(upload(B{}, a.get_matrix<T, dense>(wname, s)));
       commits.push_back([this, W, b] {
         wd_.emplace(std::move(*W));
         ws_.reset(), dws_.reset(), dwd_.reset();
@@ -130,7 +141,7 @@ class affine_layer : public layer<T, B>, public prunable {
         a.fail(*a.find(wname),
                stco::detail::message("layout '", lay, "', the model's ", kind_, " takes '",
                                      L::name(), "'", dense_layout ? "" : " or 'dense'"));
-      auto W = std::make_shared<sparse_weight>(a.get_matrix<T, L>(wname, s));
+      auto W = std::make_shared<sparse_weight>(upload(B{}, a.get_matrix<T, L>(wname, s)));
       commits.push_back([this, W, b] {
         if constexpr (dense_layout) {
           wd_.emplace(std::move(*W));
@@ -150,22 +161,23 @@ class affine_layer : public layer<T, B>, public prunable {
   bool is_pruned() const override { return ws_.has_value(); }
   double sparsity() const override {
     double d = 1.0;
-    with_weight([&](const auto& W) { d = W.density(); });
+    with_weight([&](const auto& W) { d = weight_density(B{}, W); });
     return 1.0 - d;
   }
   double min_sparsity() const override { return L::min_sparsity; }
   double max_sparsity() const override { return L::max_sparsity; }
   matrix_shape weight_shape() const override { return {rows_, cols_}; }
 
-  void prune(double s, optimizer& opt) override {
+  void prune(double s, optimizer_type& opt) override {
     if constexpr (dense_layout) {
       (void)s, (void)opt;
       throw argument_error(
           stco::detail::message("stco::nn::", kind_, "::prune: the layer's layout is dense"));
     } else {
       if (ws_) return update_mask(mask_rule{}, s, opt);
-      auto dense_values = stco::decode(*wd_);
-      sparse_weight W = stco::prune<L>(dense_values, s);  // throws before anything changes
+      auto dense_values = decode_weight(B{}, *wd_);
+      sparse_weight W =
+          prune_weight(B{}, layout_tag<L>{}, dense_values, s);  // throws before anything changes
       shadow_ = std::move(dense_values);
       std::visit([&](auto& o) { o.forget(*wd_); }, opt);
       ws_.emplace(std::move(W));
@@ -174,7 +186,7 @@ class affine_layer : public layer<T, B>, public prunable {
     }
   }
   void request_dense_grad(bool on) override { want_dense_grad_ = on; }
-  void update_mask(const mask_rule& rule, double s, optimizer& opt) override {
+  void update_mask(const mask_rule& rule, double s, optimizer_type& opt) override {
     if constexpr (dense_layout) {
       (void)rule, (void)s, (void)opt;
       throw argument_error(
@@ -188,27 +200,26 @@ class affine_layer : public layer<T, B>, public prunable {
         throw argument_error(stco::detail::message(
             "stco::nn::", kind_, op, "rule '", rule.name(),
             "' needs the dense weight gradient: call request_dense_grad(true) before backward"));
-      const auto cur = stco::decode(*ws_);
+      const auto cur = decode_weight(B{}, *ws_);
       if (rule.how == mask_rule::kind::magnitude) {
-        const auto scores = optim::magnitude_scores(cur);
-        std::visit([&](auto& o) { optim::update_mask(*ws_, scores, s, o); }, opt);
+        const auto scores = magnitude_scores(B{}, cur);
+        std::visit([&](auto& o) { update_weight_mask(B{}, *ws_, scores, s, o); }, opt);
       } else if (rule.how == mask_rule::kind::regrow) {
-        const auto scores = optim::magnitude_gradient_scores(cur, dense_grad_, rule.lambda);
-        std::visit([&](auto& o) { optim::update_mask(*ws_, scores, s, o); }, opt);
+        const auto scores = magnitude_gradient_scores(B{}, cur, dense_grad_, rule.lambda);
+        std::visit([&](auto& o) { update_weight_mask(B{}, *ws_, scores, s, o); }, opt);
       } else {
         if (!(rule.lambda >= 0) || rule.interval < 1)
           throw argument_error(stco::detail::message("stco::nn::", kind_, op,
                                                      "sr_ste needs λ ≥ 0 and interval ≥ 1"));
-        if (shadow_.size() != cur.size()) shadow_ = cur;
-        const auto kept = stco::kept_mask(ws_->entity());
+        if (shadow_.size() != cur.size()) shadow_ = copy_tensor(B{}, cur);
         const double rate =
             static_cast<double>(learning_rate(opt)) * static_cast<double>(rule.interval);
         const T decay = static_cast<T>(std::max(0.0, 1.0 - rate * rule.lambda));
-        stco::tensor<T, 2> next(dextents<2>(rows_, cols_));
-        for (index_t i = 0; i < next.size(); ++i)
-          next[i] = kept[i] ? cur[i] : shadow_[i] * decay - static_cast<T>(rate) * dense_grad_[i];
-        const auto scores = optim::magnitude_scores(next);
-        std::visit([&](auto& o) { optim::update_mask(*ws_, scores, s, o, next); }, opt);
+        // next = cur at kept positions, shadow·decay − rate·grad at pruned ones
+        auto next =
+            sr_ste_shadow(B{}, *ws_, cur, shadow_, dense_grad_, decay, static_cast<T>(rate));
+        const auto scores = magnitude_scores(B{}, next);
+        std::visit([&](auto& o) { update_weight_mask(B{}, *ws_, scores, s, o, next); }, opt);
         shadow_ = std::move(next);
       }
       dws_.reset();
@@ -219,12 +230,7 @@ class affine_layer : public layer<T, B>, public prunable {
  protected:
   affine_layer(const char* kind, index_t rows, index_t cols, index_t fan_in, bool bias,
                std::uint64_t seed)
-      : kind_(kind),
-        rows_(rows),
-        cols_(cols),
-        has_bias_(bias),
-        b_(dextents<1>(bias ? rows : 0)),
-        db_(dextents<1>(bias ? rows : 0)) {
+      : kind_(kind), rows_(rows), cols_(cols), has_bias_(bias), db_(dextents<1>(bias ? rows : 0)) {
     if (rows < 1 || cols < 1)
       throw argument_error(stco::detail::message("stco::nn::", kind, ": weight [", rows, ", ", cols,
                                                  "] must not be empty"));
@@ -233,9 +239,12 @@ class affine_layer : public layer<T, B>, public prunable {
     std::uniform_real_distribution<double> u(-1.0, 1.0);
     const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
     stco::tensor<T, 2> w(dextents<2>(rows, cols));
+    stco::tensor<T, 1> b(dextents<1>(bias ? rows : 0));
     for (auto& x : w) x = static_cast<T>(bound * u(g));
-    for (auto& x : b_) x = static_cast<T>(bound * u(g));
-    wd_.emplace(stco::gather<T>(w.view(), std::make_shared<const dense_entity>(w.shape())));
+    for (auto& x : b) x = static_cast<T>(bound * u(g));
+    b_ = upload(B{}, std::move(b));
+    wd_.emplace(
+        upload(B{}, stco::gather<T>(w.view(), std::make_shared<const dense_entity>(w.shape()))));
   }
 
   /// Calls f with the active weight (dense phase or layout).
@@ -257,7 +266,7 @@ class affine_layer : public layer<T, B>, public prunable {
       f(*wd_, *dwd_);
     }
   }
-  const stco::tensor<T, 1>* bias_ptr() const { return has_bias_ ? &b_ : nullptr; }
+  const vector_type* bias_ptr() const { return has_bias_ ? &b_ : nullptr; }
 
   const char* kind_;
   index_t rows_, cols_;
@@ -265,26 +274,26 @@ class affine_layer : public layer<T, B>, public prunable {
   bool relu_ = false;
   bool want_dense_grad_ = false;
   bool dense_grad_valid_ = false;
-  stco::tensor<T, 1> b_, db_;
-  activation_stash<T> stash_;
-  stco::tensor<T, 2> dense_grad_;  // the dense weight gradient, when requested
+  vector_type b_, db_;
+  typename B::template stash<T> stash_;
+  matrix2 dense_grad_;  // the dense weight gradient, when requested
 
  private:
   void ensure_sparse_grad() {
-    if (!dws_ || dws_->entity_ptr() != ws_->entity_ptr()) dws_.emplace(ws_->zeros_like());
+    if (!dws_ || dws_->entity_ptr() != ws_->entity_ptr()) dws_.emplace(zeros_like(B{}, *ws_));
   }
   void ensure_dense_grad() {
-    if (!dwd_ || dwd_->entity_ptr() != wd_->entity_ptr()) dwd_.emplace(wd_->zeros_like());
+    if (!dwd_ || dwd_->entity_ptr() != wd_->entity_ptr()) dwd_.emplace(zeros_like(B{}, *wd_));
   }
-  void after_load(const std::shared_ptr<stco::tensor<T, 1>>& b) {
+  void after_load(const std::shared_ptr<vector_type>& b) {
     if (b) b_ = std::move(*b);
-    db_.fill(T(0));
+    set_zero(B{}, db_);
     dense_grad_valid_ = false;
-    shadow_ = stco::tensor<T, 2>();  // sr_ste restarts from the loaded weights
+    shadow_ = matrix2();  // sr_ste restarts from the loaded weights
   }
   std::optional<dense_weight> wd_, dwd_;
   std::optional<sparse_weight> ws_, dws_;
-  stco::tensor<T, 2> shadow_;  // sr_ste: the dense weights, pruned ones kept decaying
+  matrix2 shadow_;  // sr_ste: the dense weights, pruned ones kept decaying
 };
 
 }  // namespace stco::nn

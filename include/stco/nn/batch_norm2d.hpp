@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "stco/nn/cpu/affine.hpp"
 #include "stco/nn/cpu/batch_norm.hpp"
 #include "stco/nn/layer.hpp"
 
@@ -35,8 +36,8 @@ class BatchNorm2d : public layer<T, B> {
       throw argument_error(stco::detail::message(
           "stco::nn::BatchNorm2d: channels ", channels, ", eps ", eps, ", momentum ", momentum,
           " (need channels ≥ 1, eps > 0, momentum in [0, 1])"));
-    gamma_.fill(T(1));
-    var_.fill(T(1));
+    fill_values(B{}, gamma_, T(1));
+    fill_values(B{}, var_, T(1));
   }
 
   index_t channels() const noexcept { return C_; }
@@ -69,11 +70,8 @@ class BatchNorm2d : public layer<T, B> {
       batch_norm2d_forward_train(B{}, x.data(), rows, C_, gamma_.data(), beta_.data(), eps_, relu_,
                                  y_.data(), batch_mean_.data(), batch_invstd_.data(),
                                  batch_var_.data());
-      const T m = static_cast<T>(momentum_);
-      for (index_t c = 0; c < C_; ++c) {
-        mean_[c] = (T(1) - m) * mean_[c] + m * batch_mean_[c];
-        var_[c] = (T(1) - m) * var_[c] + m * batch_var_[c];
-      }
+      batch_norm2d_update_running(B{}, C_, static_cast<T>(momentum_), batch_mean_.data(),
+                                  batch_var_.data(), mean_.data(), var_.data());
     } else {
       batch_norm2d_forward_eval(B{}, x.data(), rows, C_, gamma_.data(), beta_.data(), mean_.data(),
                                 var_.data(), eps_, relu_, y_.data());
@@ -108,7 +106,7 @@ class BatchNorm2d : public layer<T, B> {
     return dx_;
   }
 
-  void step(optimizer& opt) override {
+  void step(typename B::optimizer& opt) override {
     std::visit(
         [&](auto& o) {
           o.step(gamma_, dgamma_);
@@ -117,10 +115,10 @@ class BatchNorm2d : public layer<T, B> {
         opt);
   }
   void zero_grad() override {
-    dgamma_.fill(T(0));
-    dbeta_.fill(T(0));
+    set_zero(B{}, dgamma_);
+    set_zero(B{}, dbeta_);
   }
-  void forget(optimizer& opt) const override {
+  void forget(typename B::optimizer& opt) const override {
     std::visit(
         [&](auto& o) {
           o.forget(gamma_);
@@ -135,21 +133,24 @@ class BatchNorm2d : public layer<T, B> {
     out.push_back(detail::vector_info(prefix + "running_var", var_, false));
   }
   void save(archive& a, const std::string& prefix) const override {
-    a.put(prefix + "gamma", gamma_);
-    a.put(prefix + "beta", beta_);
-    a.put(prefix + "running_mean", mean_);
-    a.put(prefix + "running_var", var_);
+    a.put(prefix + "gamma", host_copy(B{}, gamma_));
+    a.put(prefix + "beta", host_copy(B{}, beta_));
+    a.put(prefix + "running_mean", host_copy(B{}, mean_));
+    a.put(prefix + "running_var", host_copy(B{}, var_));
   }
   void stage_load(const archive& a, const std::string& prefix, load_commits& commits) override {
-    auto g = std::make_shared<vector_type>(a.get_vector<T>(prefix + "gamma", C_));
-    auto b = std::make_shared<vector_type>(a.get_vector<T>(prefix + "beta", C_));
-    auto m = std::make_shared<vector_type>(a.get_vector<T>(prefix + "running_mean", C_));
-    auto v = std::make_shared<vector_type>(a.get_vector<T>(prefix + "running_var", C_));
+    // Checked on the host, moved to the backend's memory here: the commit only moves.
+    auto hv = a.get_vector<T>(prefix + "running_var", C_);
     for (index_t c = 0; c < C_; ++c)
-      if (!((*v)[c] >= T(0)))
+      if (!(hv[c] >= T(0)))
         a.fail(*a.find(prefix + "running_var"),
-               stco::detail::message("running variance ", (*v)[c], " of channel ", c,
+               stco::detail::message("running variance ", hv[c], " of channel ", c,
                                      " is negative or NaN"));
+    auto g = std::make_shared<vector_type>(upload(B{}, a.get_vector<T>(prefix + "gamma", C_)));
+    auto b = std::make_shared<vector_type>(upload(B{}, a.get_vector<T>(prefix + "beta", C_)));
+    auto m =
+        std::make_shared<vector_type>(upload(B{}, a.get_vector<T>(prefix + "running_mean", C_)));
+    auto v = std::make_shared<vector_type>(upload(B{}, std::move(hv)));
     commits.push_back([this, g, b, m, v] {
       gamma_ = std::move(*g);
       beta_ = std::move(*b);

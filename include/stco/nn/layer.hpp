@@ -29,8 +29,11 @@ struct parameter_info {
 };
 
 namespace detail {
-template <class T, class Ext>
-parameter_info vector_info(std::string name, const basic_tensor<T, Ext>& v, bool trainable = true) {
+/// (A host or device vector.)
+template <class V>
+parameter_info vector_info(std::string name, const V& v, bool trainable = true) {
+  static_assert(V::rank() == 1, "stco::nn: vector_info takes a rank-1 tensor");
+  using T = typename V::value_type;
   parameter_info p;
   p.name = std::move(name);
   p.layout = "vector";
@@ -55,6 +58,7 @@ class layer {
   using value_type = T;
   using backend = B;
   using tensor4 = typename B::template tensor<T, 4>;
+  using optimizer_type = typename B::optimizer;
 
   layer() = default;
   layer(const layer&) = delete;
@@ -72,11 +76,11 @@ class layer {
   virtual const tensor4& backward(const tensor4& dy, bool need_dx = true) = 0;
 
   /// Updates the parameters from their gradients of the last backward.
-  virtual void step(optimizer&) {}
+  virtual void step(optimizer_type&) {}
   /// Sets the parameter gradients to zero.
   virtual void zero_grad() {}
   /// Drops the optimizer's state for this layer's parameters.
-  virtual void forget(optimizer&) const {}
+  virtual void forget(optimizer_type&) const {}
   /// Training (batch statistics) or evaluation mode.
   virtual void train(bool on) { training_ = on; }
   bool training() const noexcept { return training_; }

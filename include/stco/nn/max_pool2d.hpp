@@ -31,7 +31,7 @@ class MaxPool2d : public layer<T, B> {
     in_ = detail::shape_of(x);
     const shape4 out = output_shape(in_);
     detail::ensure_shape(y_, out);
-    argmax_.resize(static_cast<std::size_t>(y_.size()));
+    if (argmax_.size() != y_.size()) argmax_ = index_vector(dextents<1>(y_.size()));
     max_pool2d_forward(B{}, x.data(), in_, p_, out, y_.data(), argmax_.data());
     return y_;
   }
@@ -42,14 +42,15 @@ class MaxPool2d : public layer<T, B> {
           "stco::nn::MaxPool2d::backward: dy ", detail::shape_text(detail::shape_of(dy)),
           " does not match the output ", detail::shape_text(detail::shape_of(y_))));
     detail::ensure_shape(dx_, in_);
-    max_pool2d_backward(B{}, dy.data(), argmax_.data(), in_, detail::shape_of(y_), dx_.data());
+    max_pool2d_backward(B{}, dy.data(), argmax_.data(), in_, p_, detail::shape_of(y_), dx_.data());
     return dx_;
   }
 
  private:
   pool2d p_;
   shape4 in_{};
-  std::vector<index_t> argmax_;
+  using index_vector = typename B::template tensor<index_t, 1>;
+  index_vector argmax_;  // in the backend's memory
   tensor4 y_, dx_;
 };
 

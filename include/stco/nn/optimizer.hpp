@@ -14,12 +14,14 @@ namespace stco::nn {
 
 using optimizer = std::variant<optim::sgd, optim::adam, optim::adamw>;
 
-/// The optimizer's current learning rate.
-inline float learning_rate(const optimizer& opt) {
+/// The optimizer's current learning rate (any backend's optimizer variant).
+template <class... O>
+float learning_rate(const std::variant<O...>& opt) {
   return std::visit([](const auto& o) { return o.lr; }, opt);
 }
 /// Sets the learning rate (for a schedule); checked at the next step.
-inline void set_learning_rate(optimizer& opt, float lr) {
+template <class... O>
+void set_learning_rate(std::variant<O...>& opt, float lr) {
   std::visit([lr](auto& o) { o.lr = lr; }, opt);
 }
 

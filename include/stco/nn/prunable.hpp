@@ -29,10 +29,13 @@ struct mask_rule {
   }
 };
 
-/// A layer whose weight can be pruned into a layout and whose mask can change during training.
-class prunable {
+/// A layer whose weight can be pruned into a layout and whose mask can change during training,
+/// stepped by optimizers of type Opt (its backend's optimizer variant).
+template <class Opt>
+class basic_prunable {
  public:
-  virtual ~prunable() = default;
+  using optimizer_type = Opt;
+  virtual ~basic_prunable() = default;
 
   /// L::name() of the layout the weight is pruned into.
   virtual std::string layout_name() const = 0;
@@ -49,14 +52,17 @@ class prunable {
   /// Prunes the weight into its layout by magnitude at `sparsity` (or, if already pruned,
   /// re-prunes it: a magnitude mask update). The optimizer's state for the weight follows (a
   /// dense warm-up's state is dropped: the layout's weight is a new parameter).
-  virtual void prune(double sparsity, optimizer& opt) = 0;
+  virtual void prune(double sparsity, Opt& opt) = 0;
   /// Whether the next backward pass also computes the dense weight gradient (off by default;
   /// mask updates that regrow ask for it at their steps only).
   virtual void request_dense_grad(bool on) = 0;
   /// Re-selects the mask by `rule` at `sparsity`, carrying values and optimizer state onto the new
   /// index entity (stco::optim::update_mask). Rules that need the dense gradient need
   /// request_dense_grad(true) before the last backward (argument_error otherwise).
-  virtual void update_mask(const mask_rule& rule, double sparsity, optimizer& opt) = 0;
+  virtual void update_mask(const mask_rule& rule, double sparsity, Opt& opt) = 0;
 };
+
+/// The host backend's prunable layers.
+using prunable = basic_prunable<optimizer>;
 
 }  // namespace stco::nn

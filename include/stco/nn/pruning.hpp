@@ -101,7 +101,7 @@ class pruning_schedule {
 
   /// Applies the schedule after optimizer step t; returns what it did ("" if nothing).
   template <class T, class B>
-  std::string after_step(Sequential<T, B>& model, index_t t, optimizer& opt) const {
+  std::string after_step(Sequential<T, B>& model, index_t t, typename B::optimizer& opt) const {
     std::string did;
     if (prunes_at(t)) {
       const double s = target(t);

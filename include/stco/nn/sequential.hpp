@@ -30,6 +30,8 @@ class Sequential {
  public:
   using layer_type = layer<T, B>;
   using tensor4 = typename layer_type::tensor4;
+  using optimizer_type = typename B::optimizer;
+  using prunable_type = basic_prunable<optimizer_type>;
 
   Sequential() = default;
   Sequential(Sequential&&) = default;
@@ -77,14 +79,14 @@ class Sequential {
     return *cur;
   }
 
-  void step(optimizer& opt) {
+  void step(optimizer_type& opt) {
     for (auto& l : layers_) l->step(opt);
   }
   void zero_grad() {
     for (auto& l : layers_) l->zero_grad();
   }
   /// Drops the optimizer's state for every parameter (after a load, or to restart training).
-  void forget(optimizer& opt) const {
+  void forget(optimizer_type& opt) const {
     for (const auto& l : layers_) l->forget(opt);
   }
   void train(bool on = true) {
@@ -102,10 +104,11 @@ class Sequential {
     return out;
   }
   /// The layers with a prunable weight (layout other than dense), with their indices.
-  std::vector<std::pair<std::size_t, prunable*>> prunable_layers() {
-    std::vector<std::pair<std::size_t, prunable*>> out;
+  std::vector<std::pair<std::size_t, prunable_type*>> prunable_layers() {
+    std::vector<std::pair<std::size_t, prunable_type*>> out;
     for (std::size_t i = 0; i < layers_.size(); ++i)
-      if (auto* p = dynamic_cast<prunable*>(layers_[i].get()); p && p->layout_name() != "dense")
+      if (auto* p = dynamic_cast<prunable_type*>(layers_[i].get());
+          p && p->layout_name() != "dense")
         out.emplace_back(i, p);
     return out;
   }
@@ -135,7 +138,7 @@ class Sequential {
   /// entity valid, no record left over — and only then is the model changed: a failed load
   /// (format_error) leaves it as it was. With `opt`, the optimizer's state for the model is
   /// dropped (it belonged to the old weights).
-  void load(const archive& a, optimizer* opt = nullptr) {
+  void load(const archive& a, optimizer_type* opt = nullptr) {
     load_commits commits;
     for (std::size_t i = 0; i < layers_.size(); ++i)
       layers_[i]->stage_load(a, std::to_string(i) + ".", commits);
@@ -147,7 +150,7 @@ class Sequential {
     if (opt) forget(*opt);
     for (auto& c : commits) c();
   }
-  void load(const std::string& path, optimizer* opt = nullptr) {
+  void load(const std::string& path, optimizer_type* opt = nullptr) {
     load(archive::read_file(path), opt);
   }
 

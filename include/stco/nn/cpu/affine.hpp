@@ -11,7 +11,9 @@
 #include "stco/layout/decode.hpp"
 #include "stco/layout/dense.hpp"
 #include "stco/layout/gather.hpp"
+#include "stco/layout/prune.hpp"
 #include "stco/nn/backend.hpp"
+#include "stco/optim/mask_update.hpp"
 
 namespace stco::nn {
 
@@ -115,6 +117,107 @@ void linear_dense_weight_grad(cpu, const sparse_matrix<T, L>& W, const stco::ten
   });
   detail::ensure_shape(dW_dense, W.rows(), W.cols());
   std::copy(dWd.values(), dWd.values() + dWd.value_count(), dW_dense.data());
+}
+
+// --- the weights' memory (what affine_layer asks of a backend) ---
+
+/// Host tensors and matrices, as they are.
+template <class T, class L>
+sparse_matrix<T, L> upload(cpu, sparse_matrix<T, L> h) {
+  return h;
+}
+template <class T, class Ext>
+basic_tensor<T, Ext> upload(cpu, basic_tensor<T, Ext> h) {
+  return h;
+}
+template <class T, class L>
+const sparse_matrix<T, L>& host_copy(cpu, const sparse_matrix<T, L>& W) {
+  return W;
+}
+template <class T, class Ext>
+const basic_tensor<T, Ext>& host_copy(cpu, const basic_tensor<T, Ext>& t) {
+  return t;
+}
+template <class T, class Ext>
+basic_tensor<T, Ext> host_tensor(cpu, basic_tensor<T, Ext> t) {
+  return t;
+}
+template <class T, class Ext>
+basic_tensor<T, Ext> copy_tensor(cpu, const basic_tensor<T, Ext>& t) {
+  return t;
+}
+/// A zero matrix sharing W's entity.
+template <class T, class L>
+sparse_matrix<T, L> zeros_like(cpu, const sparse_matrix<T, L>& W) {
+  return W.zeros_like();
+}
+template <class T, class L>
+void set_zero(cpu, sparse_matrix<T, L>& W) {
+  std::fill(W.values(), W.values() + W.value_count(), T(0));
+}
+template <class T, class Ext>
+void set_zero(cpu, basic_tensor<T, Ext>& t) {
+  t.fill(T(0));
+}
+template <class T, class Ext>
+void fill_values(cpu, basic_tensor<T, Ext>& t, T v) {
+  t.fill(v);
+}
+template <class T, class L>
+double weight_density(cpu, const sparse_matrix<T, L>& W) {
+  return W.density();
+}
+template <class T, class L>
+std::size_t weight_bytes(cpu, const sparse_matrix<T, L>& W) {
+  return W.bytes();
+}
+/// The dense [R, K] form of W (zeros off the pattern).
+template <class T, class L>
+stco::tensor<T, 2> decode_weight(cpu, const sparse_matrix<T, L>& W) {
+  return stco::decode(W);
+}
+/// The host values w [R, K] at like's kept positions, over like's entity.
+template <class T, class L>
+sparse_matrix<T, L> gather_weight(cpu, const stco::tensor<T, 2>& w,
+                                  const sparse_matrix<T, L>& like) {
+  return stco::gather<T>(w.view(), like.entity_ptr());
+}
+/// Prunes a dense [R, K] weight into L by magnitude.
+template <class L, class T>
+sparse_matrix<T, L> prune_weight(cpu, layout_tag<L>, const stco::tensor<T, 2>& w, double s) {
+  return stco::prune<L>(w, s);
+}
+template <class T>
+stco::tensor<double, 2> magnitude_scores(cpu, const stco::tensor<T, 2>& w) {
+  return optim::magnitude_scores(w);
+}
+template <class T>
+stco::tensor<double, 2> magnitude_gradient_scores(cpu, const stco::tensor<T, 2>& w,
+                                                  const stco::tensor<T, 2>& g, double lambda) {
+  return optim::magnitude_gradient_scores(w, g, lambda);
+}
+/// SR-STE's shadow step: cur at W's kept positions, shadow·decay − rate·grad elsewhere.
+template <class T, class L>
+stco::tensor<T, 2> sr_ste_shadow(cpu, const sparse_matrix<T, L>& W, const stco::tensor<T, 2>& cur,
+                                 const stco::tensor<T, 2>& shadow, const stco::tensor<T, 2>& grad,
+                                 T decay, T rate) {
+  const auto kept = stco::kept_mask(W.entity());
+  stco::tensor<T, 2> next(dextents<2>(cur.extent(0), cur.extent(1)));
+  for (index_t i = 0; i < next.size(); ++i)
+    next[i] = kept[i] ? cur[i] : shadow[i] * decay - rate * grad[i];
+  return next;
+}
+/// Re-selects W's mask from scores at sparsity s, carrying W and o's state (newly kept positions
+/// from `fill` when given).
+template <class T, class L, class Opt>
+void update_weight_mask(cpu, sparse_matrix<T, L>& W, const stco::tensor<double, 2>& scores,
+                        double s, Opt& o) {
+  optim::update_mask(W, scores, s, o);
+}
+template <class T, class L, class Opt>
+void update_weight_mask(cpu, sparse_matrix<T, L>& W, const stco::tensor<double, 2>& scores,
+                        double s, Opt& o, const stco::tensor<T, 2>& fill) {
+  optim::update_mask(W, scores, s, o, fill);
 }
 
 }  // namespace stco::nn

@@ -160,4 +160,14 @@ void batch_norm2d_backward_eval(cpu, const T* x, const T* y, const T* dy, index_
   });
 }
 
+/// running = (1 − m)·running + m·batch, for the mean and the (unbiased) variance of C channels.
+template <class T>
+void batch_norm2d_update_running(cpu, index_t C, T m, const T* batch_mean, const T* batch_var,
+                                 T* mean, T* var) {
+  for (index_t c = 0; c < C; ++c) {
+    mean[c] = (T(1) - m) * mean[c] + m * batch_mean[c];
+    var[c] = (T(1) - m) * var[c] + m * batch_var[c];
+  }
+}
+
 }  // namespace stco::nn

@@ -42,9 +42,9 @@ void max_pool2d_forward(cpu, const T* x, const shape4& in, const pool2d& p, cons
   });
 }
 
-/// dx = 0, then dx[argmax[i]] += dy[i] image by image.
+/// dx = 0, then dx[argmax[i]] += dy[i] image by image (the window is in argmax).
 template <class T>
-void max_pool2d_backward(cpu, const T* dy, const index_t* argmax, const shape4& in,
+void max_pool2d_backward(cpu, const T* dy, const index_t* argmax, const shape4& in, const pool2d&,
                          const shape4& out, T* dx) {
   const index_t image = in[1] * in[2] * in[3], oimage = out[1] * out[2] * out[3];
   parallel_for(in[0], [&](index_t n) {
