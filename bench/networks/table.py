@@ -200,7 +200,7 @@ def main():
            "the stco weight's own mask; their dW is the dense dY·Xᵀ read out through the mask "
            "(neither Eigen nor cuSPARSE fp16 has a sampled product). Published STCO speedups "
            "over sparse formats: 3.64× VGG16, 5.43× ResNet-18, 4.89× MobileNetV1, 3.91× "
-           "MobileNetV2.",
+           "MobileNetV2. How the runs were made and why each miss happens: NOTES.md.",
            ""]
     sides = [("cpu", latest("cpu-*.json")), ("gpu", latest("gpu-*.json"))]
     for side, path in sides:
