@@ -9,12 +9,23 @@
 // vs_cublas, vs_cusparselt, vs_csr (peer time / our time: > 1 means faster than the peer).
 // The mask is transposable (every 4×4 block 2:4 along rows and columns), so dX also runs on the
 // sparse tensor cores; dW is computed at the kept addresses only.
+//
+// expr_* rows (4096³, 8192³, VGG16 conv4_2): the same operations through the public device
+// expressions — eval(Y, matmul(W, X), s), grad(matmul(W, X), dY, s).wrt_into(X, dX) / (W, dW)
+// on device_sparse_matrix / device_tensor — with the transposable mask above (expr_*) and with
+// a plain magnitude-pruned mask (expr_mag_*, what stco::prune gives; dX decompresses Wᵀ).
+// vs_direct = the direct kernel calls' time (transposable mask, float dW) / the expression's.
+// expr[_mag]_relu_step: the step of Y = relu(W·X) with an activation stash (dZ = dY ⊙ relu'
+// formed per gradient), against the same direct (linear) step.
+#define STCO_CUDA_NO_TILETC 1  // nm<2,4> only: leave the tile kernels out of this build
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -25,6 +36,7 @@
 #include "peers/cusparselt_24.hpp"
 #include "peers/timer.hpp"
 #include "stco/core.hpp"
+#include "stco/cuda.cuh"
 #include "stco/expr/epilogue.hpp"
 #include "stco/kernel/cuda/sp24/metadata.hpp"
 #include "stco/kernel/cuda/sp24/ops.cuh"
@@ -189,9 +201,51 @@ struct fixture {
   }
 };
 
+/// The public-expression side of a shape: device matrices over the transposable entity (Wt) and a
+/// magnitude-pruned one (Wm), their gradients, and device-tensor inputs (rotated as above).
+struct expr_state {
+  stco::cuda::stream s;
+  std::optional<stco::cuda::device_sparse_matrix<T, stco::nm<2, 4>>> Wt, dWt, Wm, dWm;
+  std::vector<stco::cuda::device_tensor<T, 2>> X, dY;
+  stco::cuda::device_tensor<T, 2> Y, dX;
+  stco::cuda::activation_stash<T> stash;
+};
+
+std::unique_ptr<expr_state> make_expr(const fixture& f) {
+  const long M = f.sh.M, K = f.sh.K, N = f.sh.N;
+  auto x = std::make_unique<expr_state>();
+  x->s = stco::cuda::stream(f.s);
+  std::vector<T> vals(static_cast<std::size_t>(f.e->compressed_shape().size()));
+  bg::check(cudaMemcpy(vals.data(), f.w, vals.size() * sizeof(T), cudaMemcpyDeviceToHost), "copy");
+  stco::sparse_matrix<T, stco::nm<2, 4>> ht(f.e);
+  std::copy(vals.begin(), vals.end(), ht.values());
+  x->Wt.emplace(stco::cuda::device_sparse_matrix<T, stco::nm<2, 4>>::from_host(ht, x->s));
+  x->dWt.emplace(x->Wt->zeros_like(x->s));
+  std::mt19937 rng(777u + static_cast<unsigned>(M + K));
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<T> wd(static_cast<std::size_t>(M * K));
+  for (auto& v : wd) v = T(u(rng));
+  const auto hm =
+      stco::prune<stco::nm<2, 4>>(stco::matrix_view<const T>(wd.data(), stco::dextents<2>(M, K)));
+  x->Wm.emplace(stco::cuda::device_sparse_matrix<T, stco::nm<2, 4>>::from_host(hm, x->s));
+  x->dWm.emplace(x->Wm->zeros_like(x->s));
+  for (int i = 0; i < f.sets; ++i) {
+    x->X.emplace_back(stco::dextents<2>(K, N), x->s);
+    x->dY.emplace_back(stco::dextents<2>(M, N), x->s);
+    random_fill(x->X.back().data(), static_cast<std::size_t>(K * N), 300u + i);
+    random_fill(x->dY.back().data(), static_cast<std::size_t>(M * N), 400u + i);
+  }
+  x->Y = stco::cuda::device_tensor<T, 2>(stco::dextents<2>(M, N), x->s);
+  x->dX = stco::cuda::device_tensor<T, 2>(stco::dextents<2>(K, N), x->s);
+  x->s.synchronize();
+  return x;
+}
+
 std::unique_ptr<fixture> current;
+std::unique_ptr<expr_state> current_expr;
 fixture& get(const shape& sh) {
   if (!current || current->sh.name != sh.name) {
+    current_expr.reset();
     current.reset();
     current = std::make_unique<fixture>(sh);
   }
@@ -199,6 +253,67 @@ fixture& get(const shape& sh) {
 }
 
 enum class op { fwd, dx, dw, step, fwd_bn128, dw_bn128 };
+
+/// The expression-path ops; mag: the magnitude-pruned weight instead of the transposable one.
+void expr_op(expr_state& x, op o, bool mag, int i, bool relu = false) {
+  auto& W = mag ? *x.Wm : *x.Wt;
+  auto& dW = mag ? *x.dWm : *x.dWt;
+  auto& X = x.X[static_cast<std::size_t>(i) % x.X.size()];
+  auto& dY = x.dY[static_cast<std::size_t>(i) % x.dY.size()];
+  if (relu) {  // the whole step with an activation
+    const auto e = stco::relu(stco::matmul(W, X));
+    stco::eval(x.Y, e, x.stash, x.s);
+    const auto g = stco::grad(e, dY, x.stash, x.s);
+    g.wrt_into(X, x.dX);
+    g.wrt_into(W, dW);
+    return;
+  }
+  if (o == op::fwd || o == op::step) stco::eval(x.Y, stco::matmul(W, X), x.s);
+  if (o == op::dx || o == op::step) stco::grad(stco::matmul(W, X), dY, x.s).wrt_into(X, x.dX);
+  if (o == op::dw || o == op::step) stco::grad(stco::matmul(W, X), dY, x.s).wrt_into(W, dW);
+}
+
+void run_expr(benchmark::State& state, shape sh, op o, bool mag, bool relu = false) {
+  fixture& f = get(sh);
+  if (!current_expr) current_expr = make_expr(f);
+  expr_state& x = *current_expr;
+  double ours = 0, direct = 0, blas = 0;
+  for (auto _ : state) {
+    ours = bg::median_ms(f.s, [&](int i) { expr_op(x, o, mag, i, relu); });
+    switch (o) {
+      case op::fwd:
+        direct = bg::median_ms(f.s, [&](int i) { f.fwd(i); });
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_fwd(i); });
+        break;
+      case op::dx:
+        direct = bg::median_ms(f.s, [&](int i) { f.dx(i); });
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_dx(i); });
+        break;
+      case op::dw:
+        direct = bg::median_ms(f.s, [&](int i) { f.dw(i); });
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_dw(i); });
+        break;
+      default:
+        direct = bg::median_ms(f.s, [&](int i) { f.fwd(i), f.dx(i), f.dw(i); });
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_fwd(i), f.blas_dx(i), f.blas_dw(i); });
+    }
+    state.SetIterationTime(ours * 1e-3);
+  }
+  const double flops = 2.0 * sh.M * sh.N * sh.K * (o == op::step ? 3 : 1);
+  state.counters["M"] = static_cast<double>(sh.M);
+  state.counters["K"] = static_cast<double>(sh.K);
+  state.counters["N"] = static_cast<double>(sh.N);
+  state.counters["us"] = ours * 1e3;
+  state.counters["direct_us"] = direct * 1e3;
+  state.counters["TFLOPs"] = flops / (ours * 1e-3) / 1e12;
+  state.counters["vs_direct"] = direct / ours;
+  state.counters["vs_cublas"] = blas / ours;
+  state.counters["transposable"] = mag ? 0 : 1;
+  state.counters["relu"] = relu ? 1 : 0;
+}
+bool has_expr_rows(const std::string& name) {
+  return name == "sq4096" || name == "sq8192" || name == "vgg16/conv4_2";
+}
 
 void run(benchmark::State& state, shape sh, op o) {
   fixture& f = get(sh);
@@ -284,7 +399,7 @@ int main(int argc, char** argv) {
 #else
   benchmark::AddCustomContext("cusparselt", "absent");
 #endif
-  for (const auto& sh : shapes())
+  for (const auto& sh : shapes()) {
     for (auto [o, name] :
          {std::pair{op::fwd, "fwd"}, {op::dx, "dx"}, {op::dw, "dw"}, {op::step, "step"}})
       benchmark::RegisterBenchmark(("nm24/" + std::string(name) + "/" + sh.name).c_str(),
@@ -292,6 +407,24 @@ int main(int argc, char** argv) {
           ->UseManualTime()
           ->Iterations(1)
           ->Unit(benchmark::kMicrosecond);
+    if (!has_expr_rows(sh.name)) continue;
+    for (bool mag : {false, true})
+      for (auto [o, name] :
+           {std::pair{op::fwd, "fwd"}, {op::dx, "dx"}, {op::dw, "dw"}, {op::step, "step"}})
+        benchmark::RegisterBenchmark(
+            ("nm24/expr" + std::string(mag ? "_mag_" : "_") + name + "/" + sh.name).c_str(),
+            [sh, o = o, mag](benchmark::State& st) { run_expr(st, sh, o, mag); })
+            ->UseManualTime()
+            ->Iterations(1)
+            ->Unit(benchmark::kMicrosecond);
+    for (bool mag : {false, true})
+      benchmark::RegisterBenchmark(
+          ("nm24/expr" + std::string(mag ? "_mag_" : "_") + "relu_step/" + sh.name).c_str(),
+          [sh, mag](benchmark::State& st) { run_expr(st, sh, op::step, mag, true); })
+          ->UseManualTime()
+          ->Iterations(1)
+          ->Unit(benchmark::kMicrosecond);
+  }
   for (const auto& sh : {shape{"sq4096", 4096, 4096, 4096}, shape{"sq8192", 8192, 8192, 8192}})
     for (auto [o, name] : {std::pair{op::fwd_bn128, "fwd_bn128"}, {op::dw_bn128, "dw_bn128"}})
       benchmark::RegisterBenchmark(("nm24/" + std::string(name) + "/" + sh.name).c_str(),
@@ -302,6 +435,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  current_expr.reset();
   current.reset();
   return 0;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One device call for the nm<2,4> fast path: (build), SASS check, GPU tests, sanitizers, benchmarks.
-# Logs and the benchmark JSON (with the device name) go to $OUT.
+# Logs and the benchmark JSON (with the device name) go to $OUT. The benchmark includes the
+# public-expression rows (nm24/expr_*, nm24/expr_mag_*: expression vs direct kernel calls); only
+# those: SP24_BENCH_ARGS='--benchmark_filter=nm24/expr'.
 #
 #   bash bench/gpu/sp24.sh          (on the GPU machine, from the repository root)
 #
@@ -91,6 +93,8 @@ except Exception as e:
 print(d["context"].get("device"), "sm90a:", d["context"].get("sm90a_path"), "cusparselt:", d["context"].get("cusparselt"))
 for b in d["benchmarks"]:
     c = lambda k: b.get(k, float("nan"))
-    print("%-34s %9.1f us %7.1f TF  cublas x%5.2f  lt x%5.2f  csr x%7.1f" % (
-        b["name"], c("us"), c("TFLOPs"), c("vs_cublas"), c("vs_cusparselt"), c("vs_csr")))
+    extra = ("  direct %8.1f us  expr/direct x%5.2f" % (c("direct_us"), c("vs_direct"))
+             if "vs_direct" in b else "  lt x%5.2f  csr x%7.1f" % (c("vs_cusparselt"), c("vs_csr")))
+    print("%-40s %9.1f us %7.1f TF  cublas x%5.2f%s" % (
+        b["name"].split("/iterations")[0], c("us"), c("TFLOPs"), c("vs_cublas"), extra))
 EOF

@@ -179,3 +179,16 @@ TEST_CASE("a mask that is not transposable is refused, and so is a ragged K") {
                       stco::matrix_view<const double>(ragged.data(), stco::dextents<2>(4, 6))),
                   stco::shape_error);
 }
+
+TEST_CASE("prune_transposable_weight: a transposable nm<2,4> weight with w's kept values") {
+  INFO("seed " << stco_test::seed());
+  const auto Wd = stco_test::random_matrix<float>(36, 40);
+  const auto W = sp24::prune_transposable_weight(Wd);
+  REQUIRE(sp24::is_transposable(W.entity()));
+  const auto d = stco::decode(W);
+  const auto mask = stco::kept_mask(W.entity());
+  for (index_t r = 0; r < 36; ++r)
+    for (index_t k = 0; k < 40; ++k) REQUIRE(d(r, k) == (mask(r, k) ? Wd(r, k) : 0.0f));
+  CHECK_THROWS_AS(sp24::prune_transposable_weight(stco_test::random_matrix<float>(4, 6)),
+                  stco::shape_error);
+}

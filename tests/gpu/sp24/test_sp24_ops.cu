@@ -1,7 +1,10 @@
 // nm<2,4> on sparse tensor cores (label gpu): forward with each epilogue, dX (transposable mask on
 // sparse tensor cores, any mask through on-the-fly decompression) and dW at kept addresses, on
 // both kernel paths (portable mma.sp and, on an sm_90a device, wgmma.sp), f16 and bf16, ragged
-// and tile-aligned shapes, against a double-precision reference on fresh random data.
+// and tile-aligned shapes, against a double-precision reference on fresh random data. Also dX of
+// a mask that is not transposable through the dense Wᵀ (decompress + dense wgmma), dW written
+// in the value type, and the public expression path (stco::grad(...).wrt) over both kinds of
+// mask across steps whose values change (cached scratch, re-gathered every call).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,6 +16,7 @@
 #include "stco/core/cuda/check.cuh"
 #include "stco/core/cuda/device_buffer.cuh"
 #include "stco/core/cuda/stream.cuh"
+#include "stco/cuda.cuh"
 #include "stco/expr/epilogue.hpp"
 #include "stco/kernel/cuda/sp24/metadata.hpp"
 #include "stco/kernel/cuda/sp24/ops.cuh"
@@ -256,6 +260,137 @@ void run_case(shape sh, epi which, sp24::path p, bool transposable) {
   });
 }
 
+/// Non-transposable mask: dX through decompress_transposed + grad_x_dense (sm_90a), and dW in the
+/// value type (with a split reduction where the shape asks for one) against the double reference.
+template <class T>
+void run_dense_dx_case(shape sh) {
+  const index_t R = sh.R, K = sh.K, N = sh.N;
+  CAPTURE(R);
+  CAPTURE(K);
+  CAPTURE(N);
+  stco::cuda::owned_stream os;
+  const stco::cuda::stream s = os.get();
+  const auto Wh = stco::prune<stco::nm<2, 4>>(stco_test::random_matrix<T>(R, K));
+  const auto& e = Wh.entity();
+  const auto X = stco_test::random_matrix<T>(K, N);
+  const auto dY = stco_test::random_matrix<T>(R, N);
+  std::vector<double> Wdense(static_cast<std::size_t>(R * K), 0.0), Xd, dYd;
+  stco::nm<2, 4>::for_each_slot(e, [&](index_t q, index_t r, index_t k) {
+    if (k < K) Wdense[static_cast<std::size_t>(r * K + k)] = stco::to_double(Wh.values()[q]);
+  });
+  for (index_t i = 0; i < X.size(); ++i) Xd.push_back(stco::to_double(X.data()[i]));
+  for (index_t i = 0; i < dY.size(); ++i) dYd.push_back(stco::to_double(dY.data()[i]));
+  std::vector<double> dWref, dXref;
+  stco::reference::matmul_grads(Wdense, Xd, dYd, R, K, N, dWref, dXref);
+
+  dev_weight<T> dw(e, Wh.values(), s);
+  auto d_X = upload(X.data(), X.size(), s);
+  auto d_dY = upload(dY.data(), dY.size(), s);
+  const index_t ld = (R + 7) / 8 * 8;
+  stco::cuda::device_buffer<T> wt(K * ld, s), d_dX(K * N, s), d_dW(e.compressed_shape().size(), s);
+  STCO_CUDA_CHECK(cudaMemsetAsync(wt.data(), 0xFF, wt.bytes(), s.get()));
+  STCO_CUDA_CHECK(cudaMemsetAsync(d_dX.data(), 0xFF, d_dX.bytes(), s.get()));
+  STCO_CUDA_CHECK(cudaMemsetAsync(d_dW.data(), 0xFF, d_dW.bytes(), s.get()));
+  sp24::decompress_transposed(dw.view.values, dw.view.offsets, wt.data(), R, K, ld, s.get());
+  const auto wth = download(wt, s);
+  for (index_t k = 0; k < K; ++k)
+    for (index_t r = 0; r < ld; ++r) {
+      const double want = r < R ? Wdense[static_cast<std::size_t>(r * K + k)] : 0.0;
+      REQUIRE(stco::to_double(wth[static_cast<std::size_t>(k * ld + r)]) == want);
+    }
+  REQUIRE(sp24::grad_x_dense_fits<T, stco::chain<>>(wt.data(), ld, d_dY.data(), N, d_dX.data()));
+  sp24::grad_x_dense(static_cast<const T*>(wt.data()), ld, R, K, d_dY.data(), N, stco::chain<>{},
+                     d_dX.data(), s.get());
+  std::size_t at = 0;
+  const double ex = max_rel_error(dbl(download(d_dX, s)), dXref, &at);
+  CAPTURE(at);
+  CHECK(ex < 2e-2);
+
+  const index_t ws = sp24::grad_w_workspace<T, stco::chain<>>(dw.view, d_X.data(), d_dY.data(), N);
+  stco::cuda::device_buffer<float> work(ws, s);
+  sp24::grad_w(dw.view, d_X.data(), d_dY.data(), nullptr, N, stco::chain<>{}, d_dW.data(), s.get(),
+               sp24::path::automatic, ws > 0 ? work.data() : nullptr);
+  const auto gW = dbl(download(d_dW, s));
+  std::vector<double> gWref(gW.size(), 0.0);
+  stco::nm<2, 4>::for_each_slot(e, [&](index_t q, index_t r, index_t k) {
+    gWref[static_cast<std::size_t>(q)] = k < K ? dWref[static_cast<std::size_t>(r * K + k)] : 0.0;
+  });
+  const double ew = max_rel_error(gW, gWref, &at);
+  CAPTURE(ws);
+  CAPTURE(at);
+  CHECK(ew < 2e-2);
+}
+
+/// The public expression path (fast_paths.cuh's sp24 glue): Y, dX and dW of Y = W·X (linear
+/// chain: the sm90 kernels where the shape allows) over a transposable or a magnitude mask, three
+/// steps whose weight values change, against the double reference; the entity's derived maps
+/// are built in the first step only.
+template <class T>
+void run_expr_case(shape sh, bool transposable) {
+  namespace sc = stco::cuda;
+  const index_t R = sh.R, K = sh.K, N = sh.N;
+  CAPTURE(R);
+  CAPTURE(K);
+  CAPTURE(N);
+  CAPTURE(transposable);
+  stco::cuda::owned_stream os;
+  const sc::stream s = os.get();
+  const auto W0 = stco_test::random_matrix<T>(R, K);
+  const auto Wh0 =
+      transposable
+          ? stco::gather<T>(W0.view(),
+                            sp24::prune_transposable(stco_test::random_matrix<double>(R, K).view()))
+          : stco::prune<stco::nm<2, 4>>(W0);
+  if (transposable) REQUIRE(sp24::is_transposable(Wh0.entity()));
+  auto W = sc::device_sparse_matrix<T, stco::nm<2, 4>>::from_host(Wh0, s);
+  auto dW = W.zeros_like(s);
+  const auto X = stco_test::random_matrix<T>(K, N);
+  const auto dY = stco_test::random_matrix<T>(R, N);
+  const auto Xd_dev = sc::device_tensor<T, 2>::from_host(X, s);
+  const auto dY_dev = sc::device_tensor<T, 2>::from_host(dY, s);
+  sc::device_tensor<T, 2> Y(stco::dextents<2>(R, N), s), dX(stco::dextents<2>(K, N), s);
+  std::vector<double> Xd, dYd;
+  for (index_t i = 0; i < X.size(); ++i) Xd.push_back(stco::to_double(X.data()[i]));
+  for (index_t i = 0; i < dY.size(); ++i) dYd.push_back(stco::to_double(dY.data()[i]));
+  std::size_t builds = 0;
+  for (int step = 0; step < 3; ++step) {
+    CAPTURE(step);
+    const auto Wh = stco::gather<T>(stco_test::random_matrix<T>(R, K).view(), Wh0.entity_ptr());
+    W.copy_from_host(Wh, s);
+    STCO_CUDA_CHECK(
+        cudaMemsetAsync(dX.data(), 0xFF, static_cast<std::size_t>(dX.size()) * sizeof(T), s.get()));
+    STCO_CUDA_CHECK(cudaMemsetAsync(dW.values(), 0xFF, dW.value_count() * sizeof(T), s.get()));
+    stco::eval(Y, stco::matmul(W, Xd_dev), s);
+    const auto g = stco::grad(stco::matmul(W, Xd_dev), dY_dev, s);
+    g.wrt_into(Xd_dev, dX);
+    g.wrt_into(W, dW);
+    std::vector<double> Wdense(static_cast<std::size_t>(R * K), 0.0);
+    stco::nm<2, 4>::for_each_slot(Wh.entity(), [&](index_t q, index_t r, index_t k) {
+      if (k < K) Wdense[static_cast<std::size_t>(r * K + k)] = stco::to_double(Wh.values()[q]);
+    });
+    const auto Z = stco::reference::matmul(Wdense, Xd, R, K, N);
+    std::vector<double> dWref, dXref;
+    stco::reference::matmul_grads(Wdense, Xd, dYd, R, K, N, dWref, dXref);
+    const auto Yh = Y.to_host(s);
+    const auto dXh = dX.to_host(s);
+    const auto dWh = dW.to_host(s);
+    std::vector<double> y, gx, gw, gwref(static_cast<std::size_t>(dWh.value_count()), 0.0);
+    for (index_t i = 0; i < Yh.size(); ++i) y.push_back(stco::to_double(Yh.data()[i]));
+    for (index_t i = 0; i < dXh.size(); ++i) gx.push_back(stco::to_double(dXh.data()[i]));
+    for (index_t i = 0; i < dWh.value_count(); ++i) gw.push_back(stco::to_double(dWh.values()[i]));
+    stco::nm<2, 4>::for_each_slot(Wh.entity(), [&](index_t q, index_t r, index_t k) {
+      gwref[static_cast<std::size_t>(q)] = k < K ? dWref[static_cast<std::size_t>(r * K + k)] : 0.0;
+    });
+    std::size_t at = 0;
+    CHECK(max_rel_error(y, Z, &at) < 2e-2);
+    CAPTURE(at);
+    CHECK(max_rel_error(gx, dXref, &at) < 2e-2);
+    CHECK(max_rel_error(gw, gwref, &at) < 2e-2);
+    if (step == 0) builds = W.entity().derived_builds();
+    CHECK(W.entity().derived_builds() == builds);
+  }
+}
+
 /// STCO_SP24_QUICK=1 (the sanitizer runs): one ragged shape and two epilogues per path.
 bool quick() { return std::getenv("STCO_SP24_QUICK") != nullptr; }
 std::vector<epi> epilogues() {
@@ -318,4 +453,28 @@ TEST_CASE("the sm90 path refuses shapes it cannot load and says why") {
   CHECK_THROWS_AS(sp24::forward(dw.view, X.data(), 8, Y.data(), stco::chain<>{}, nullptr,
                                 s.get().get(), sp24::path::sm90),
                   stco::argument_error);
+}
+
+TEST_CASE_TEMPLATE("nm<2,4> dX of a non-transposable mask via dense Wᵀ, dW in the value type", T,
+                   stco::half, stco::bfloat16) {
+  if (!has_sm90a()) {
+    MESSAGE("no sm_90a device: dense-Wᵀ path not run");
+    return;
+  }
+  INFO("seed " << stco_test::seed());
+  std::vector<shape> shapes{{256, 256, 512}, {70, 52, 136}, {64, 48, 4096}, {200, 300, 264}};
+  if (quick()) shapes = {{70, 52, 136}};
+  for (shape sh : shapes) run_dense_dx_case<T>(sh);
+}
+
+TEST_CASE_TEMPLATE("nm<2,4> through the public expressions: both masks, steps, cached scratch", T,
+                   stco::half, stco::bfloat16) {
+  INFO("seed " << stco_test::seed());
+  // sm90-aligned, a split dW, and ragged shapes (portable paths).
+  std::vector<shape> shapes{{256, 256, 512}, {64, 48, 4096}, {70, 52, 45}, {130, 100, 136}};
+  if (quick()) shapes = {{64, 48, 4096}, {70, 52, 45}};
+  for (shape sh : shapes) {
+    run_expr_case<T>(sh, false);
+    if (sh.K % 4 == 0) run_expr_case<T>(sh, true);
+  }
 }

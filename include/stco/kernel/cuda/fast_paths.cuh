@@ -7,6 +7,18 @@
 //   sp24 (kernel/cuda/sp24/)      nm<2,4> in half/bfloat16 on the sparse tensor cores (mma.sp,
 //                                 wgmma.sp on sm_90a), metadata in instruction order cached in
 //                                 the device entity; matmul forward, dX and dW.
+//                                 dX: a transposable mask (sp24/transposable.hpp; prune with
+//                                 stco::cuda::sp24::prune_transposable) runs Wᵀ·dZ on the sparse
+//                                 tensor cores, Wᵀ's entity and metadata derived once per entity
+//                                 and its values gathered per call; any other mask decompresses
+//                                 Wᵀ densely per call (one kernel) and runs the dense wgmma
+//                                 kernel on sm_90a (else mma.sync from shared memory). dW is
+//                                 written in the value type directly; a split reduction
+//                                 accumulates in a float workspace. A chain with an activation
+//                                 has dZ formed in scratch first (one elementwise kernel) so the
+//                                 sm90 kernels run it as the linear problem. Scratch buffers are
+//                                 cached per (entity, stream): no allocation or host sync per call
+//                                 in steady state.
 //
 // set_fast_paths(false) (dispatch.cuh) routes every call to the portable kernels at run time;
 // defining STCO_CUDA_NO_FAST_PATHS (or STCO_CUDA_NO_TILETC / STCO_CUDA_NO_SP24) leaves them out
@@ -14,6 +26,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <type_traits>
 #include <vector>
 
@@ -30,6 +44,8 @@
                                                           !defined(STCO_CUDA_NO_SP24)
 #include "stco/kernel/cuda/sp24/metadata.hpp"
 #include "stco/kernel/cuda/sp24/ops.cuh"
+#include "stco/kernel/cuda/sp24/transposable.hpp"
+#include "stco/kernel/cuda/sp24/transpose.cuh"
 #include "stco/layout/cuda/nm.cuh"
 #define STCO_CUDA_SP24 1
 #endif
@@ -63,22 +79,127 @@ stco::cuda::sp24::device_sp24<T> operand(const stco::cuda::device_sparse_matrix<
   const auto& m = metadata_of(w.entity(), s);
   return {w.values(), w.entity().index().words.data(), m.words.data(), m.pitch, w.rows(), w.cols()};
 }
-/// out[i] = T(in[i]).
-template <class T>
-struct narrow_values {
+/// Wᵀ's index side on the device where W's mask is transposable (derived once per entity).
+struct device_transposed {
+  bool transposable = false;
+  stco::cuda::device_buffer<std::uint32_t> offsets, meta;
+  index_t pitch = 0;
+};
+inline const device_transposed& transposed_of(const stco::cuda::device_entity<nm<2, 4>>& e,
+                                              stco::cuda::stream s) {
+  return e.derived<device_transposed>([s, &e](const stco::cuda::device_entity_base&) {
+    const auto h = e.host(s);
+    device_transposed d;
+    if (!stco::cuda::sp24::is_transposable(*h)) return d;
+    const auto& t = *stco::cuda::sp24::transposed(*h);
+    const auto& m = stco::cuda::sp24::metadata(t);
+    const auto& w = t.offsets().words();
+    d.transposable = true;
+    d.offsets = stco::cuda::device_buffer<std::uint32_t>(static_cast<index_t>(w.size()), s);
+    d.offsets.copy_from_host(w.data(), static_cast<index_t>(w.size()), s);
+    d.meta = stco::cuda::device_buffer<std::uint32_t>(static_cast<index_t>(m.words.size()), s);
+    d.meta.copy_from_host(m.words.data(), static_cast<index_t>(m.words.size()), s);
+    d.pitch = m.geom.pitch();
+    s.synchronize();
+    return d;
+  });
+}
+
+/// Device scratch memory kept in the entity per (stream, use): Wᵀ's values, dense Wᵀ, dW's float
+/// workspace. Allocated on first use (cudaMalloc, once), rewritten by every call before it is
+/// read, in stream order; freed with the entity.
+class scratch_store {
+ public:
+  enum use : int { wt_values, wt_dense, dw_workspace, dz_values };
+  scratch_store() = default;
+  scratch_store(const scratch_store&) = delete;
+  scratch_store& operator=(const scratch_store&) = delete;
+  ~scratch_store() {
+    for (auto& e : list_) cudaFree(e.p);  // errors cannot be reported from a destructor
+  }
+  template <class U>
+  U* get(stco::cuda::stream s, use u, index_t n) {
+    const std::size_t bytes = static_cast<std::size_t>(std::max<index_t>(n, 1)) * sizeof(U);
+    std::lock_guard<std::mutex> lock(m_);
+    for (auto& e : list_)
+      if (e.s == s.get() && e.u == u) {
+        if (e.bytes < bytes) {
+          STCO_CUDA_CHECK(cudaFree(e.p));  // waits for the work that used it
+          e.p = nullptr;
+          STCO_CUDA_CHECK(cudaMalloc(&e.p, bytes));
+          e.bytes = bytes;
+        }
+        return static_cast<U*>(e.p);
+      }
+    entry e{s.get(), u, nullptr, bytes};
+    STCO_CUDA_CHECK(cudaMalloc(&e.p, bytes));
+    list_.push_back(e);
+    return static_cast<U*>(e.p);
+  }
+
+ private:
+  struct entry {
+    cudaStream_t s;
+    use u;
+    void* p;
+    std::size_t bytes;
+  };
+  std::mutex m_;
+  std::vector<entry> list_;
+};
+struct device_scratch {
+  std::shared_ptr<scratch_store> store = std::make_shared<scratch_store>();
+};
+inline scratch_store& scratch_of(const stco::cuda::device_entity<nm<2, 4>>& e) {
+  return *e.derived<device_scratch>([](const stco::cuda::device_entity_base&) {
+             return device_scratch{};
+           }).store;
+}
+
+/// dZ[r, n] = chain.core_gradient(dY, r, pos, z[pos]) in T, [R, N]: chains with an activation
+/// hand the sm90 kernels (which read dZ from memory) a linear problem; formed in scratch per call.
+template <class T, class Chain>
+struct form_dz {
   static constexpr int threads = 256;
   struct params {
-    const float* in;
-    index_t n;
+    const T* dy;
+    const float* z;
+    Chain chain;
+    index_t n, count;
     T* out;
   };
   struct shared {};
   template <class Block>
   STCO_HD static void run(const Block& b, const params& p, shared&) {
     const index_t i = b.block_x() * threads + b.thread();
-    if (i < p.n) p.out[i] = from_float<T>(p.in[i]);
+    if (i < p.count)
+      p.out[i] = from_float<T>(p.chain.core_gradient(to_float(p.dy[i]), i / p.n, i, p.z[i]));
   }
 };
+/// With an activation in the chain, on an sm_90a device with N % 8 == 0: dZ formed in scratch
+/// and the call rerun as the linear one (nullptr otherwise: the sm80 kernels form dZ inline).
+template <class T, class Chain>
+const T* linearized_dz(const gemm_call<T, nm<2, 4>, Chain>& c) {
+  if constexpr (Chain::has_activation) {
+    if (c.z && c.n % 8 == 0 && stco::cuda::sp24::detail::sm90a_available()) {
+      const index_t count = c.r * c.n;
+      T* dz = scratch_of(c.w->entity()).template get<T>(c.s, scratch_store::dz_values, count);
+      using body = form_dz<T, Chain>;
+      if (count > 0)
+        launch<body>({ceil_div(count, index_t{body::threads}), 1}, c.s,
+                     {c.dy, c.z, c.chain, c.n, count, dz});
+      return dz;
+    }
+  }
+  (void)c;
+  return nullptr;
+}
+template <class T, class Chain>
+gemm_call<T, nm<2, 4>, stco::chain<>> linear_call(const gemm_call<T, nm<2, 4>, Chain>& c,
+                                                  const T* dz) {
+  return {c.w, c.x, dz, nullptr, c.out, nullptr, stco::chain<>{}, c.r, c.k, c.n, c.s};
+}
+
 template <class T>
 inline constexpr bool takes = std::is_same_v<T, half> || std::is_same_v<T, bfloat16>;
 }  // namespace sp24_glue
@@ -97,8 +218,37 @@ struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain, std::enable_if_t<sp24_gl
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
-    stco::cuda::sp24::grad_x<T>(sp24_glue::operand(*c.w, c.s), nullptr, c.dy, c.z, c.n, c.chain,
-                                c.out, c.s.get());
+    namespace sp = stco::cuda::sp24;
+    if constexpr (Chain::has_activation) {
+      if (const T* dz = sp24_glue::linearized_dz(c)) {
+        fast_path<op::matmul_grad_x, nm<2, 4>, T, stco::chain<>>::run(
+            sp24_glue::linear_call(c, dz));
+        return;
+      }
+    }
+    const auto& ent = c.w->entity();
+    const auto W = sp24_glue::operand(*c.w, c.s);
+    const index_t R = c.r, K = c.k;
+    const auto& tr = sp24_glue::transposed_of(ent, c.s);
+    auto& scratch = sp24_glue::scratch_of(ent);
+    if (tr.transposable) {  // Wᵀ is 2:4: its values gathered, then the sparse tensor cores
+      const index_t Gt = ceil_div(R, index_t{4});
+      T* wt = scratch.template get<T>(c.s, sp24_glue::scratch_store::wt_values, K * 2 * Gt);
+      sp::transpose_values(c.w->values(), W.offsets, tr.offsets.data(), wt, R, K, c.s.get());
+      const sp::device_sp24<T> WT{wt, tr.offsets.data(), tr.meta.data(), tr.pitch, K, R};
+      sp::grad_x<T>(W, &WT, c.dy, c.z, c.n, c.chain, c.out, c.s.get());
+      return;
+    }
+    // Any other mask: Wᵀ decompressed densely (one kernel), then the dense wgmma kernel. The
+    // scratch is cudaMalloc'd (256-byte aligned), so alignment is checked on the other operands.
+    const index_t ld = ceil_div(R, index_t{8}) * 8;
+    if (sp::grad_x_dense_fits<T, Chain>(static_cast<const T*>(nullptr), ld, c.dy, c.n, c.out)) {
+      T* wt = scratch.template get<T>(c.s, sp24_glue::scratch_store::wt_dense, K * ld);
+      sp::decompress_transposed(c.w->values(), W.offsets, wt, R, K, ld, c.s.get());
+      sp::grad_x_dense(static_cast<const T*>(wt), ld, R, K, c.dy, c.n, c.chain, c.out, c.s.get());
+      return;
+    }
+    sp::grad_x<T>(W, nullptr, c.dy, c.z, c.n, c.chain, c.out, c.s.get());
   }
 };
 template <class T, class Chain>
@@ -106,12 +256,20 @@ struct fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain, std::enable_if_t<sp24_gl
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
-    const index_t n = c.w->value_count();
-    stco::cuda::device_buffer<float> dw(n, c.s);
-    stco::cuda::sp24::grad_w(sp24_glue::operand(*c.w, c.s), c.x, c.dy, c.z, c.n, c.chain, dw.data(),
-                             c.s.get());
-    using body = sp24_glue::narrow_values<T>;
-    launch<body>({ceil_div(n, body::threads), 1}, c.s, {dw.data(), n, c.out});
+    namespace sp = stco::cuda::sp24;
+    if constexpr (Chain::has_activation) {
+      if (const T* dz = sp24_glue::linearized_dz(c)) {
+        fast_path<op::matmul_grad_w, nm<2, 4>, T, stco::chain<>>::run(
+            sp24_glue::linear_call(c, dz));
+        return;
+      }
+    }
+    const auto W = sp24_glue::operand(*c.w, c.s);
+    const index_t ws = sp::grad_w_workspace<T, Chain>(W, c.x, c.dy, c.n);
+    float* work = ws > 0 ? sp24_glue::scratch_of(c.w->entity())
+                               .template get<float>(c.s, sp24_glue::scratch_store::dw_workspace, ws)
+                         : nullptr;
+    sp::grad_w(W, c.x, c.dy, c.z, c.n, c.chain, c.out, c.s.get(), sp::path::automatic, work);
   }
 };
 #endif  // STCO_CUDA_SP24

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "stco/core/index.hpp"
 #include "stco/kernel/cuda/sp24/mma_sm80.cuh"
@@ -73,19 +74,25 @@ struct scaled_store {
 
 /// dW at kept addresses: the accumulator of (r, k) goes to compressed slot (r·G + k/4)·2 + s when
 /// slot s of that group points at k. Columns past K (the ragged last group) are computed as zeros
-/// and land in the slots that point into the padding. Out is float (the compute type).
+/// and land in the slots that point into the padding. Out is float (the compute type; atomic
+/// accumulation possible) or the value type itself (half / bfloat16: stored rounded, no atomics).
+template <class Out = float>
 struct compress_store {
   static constexpr bool vector8 = false;
-  float* dvals;
+  Out* dvals;
   const std::uint8_t* offsets;  ///< W's packed 2-bit offsets
   index_t groups;               ///< G = ⌈K/4⌉
   float scale;
-  bool atomic;  ///< accumulate (split reductions; dW zeroed first) instead of storing
+  bool atomic;  ///< accumulate (split reductions; dW zeroed first) instead of storing (float)
   __device__ void store(index_t at, float v) const {
-    if (atomic)
-      atomicAdd(dvals + at, scale * v);
-    else
-      dvals[at] = scale * v;
+    if constexpr (std::is_same_v<Out, float>) {
+      if (atomic)
+        atomicAdd(dvals + at, scale * v);
+      else
+        dvals[at] = scale * v;
+    } else {
+      reinterpret_cast<std::uint16_t*>(dvals)[at] = arch::to_bits<Out>(scale * v);
+    }
   }
   /// c is even, so c and c + 1 lie in one group: one offsets read serves both.
   __device__ void operator()(index_t r, index_t c, float z0, float z1) const {

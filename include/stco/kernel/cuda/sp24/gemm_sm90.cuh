@@ -15,6 +15,8 @@
 //   metadata — [8 atom rows][32 words] (two 16×32 atoms per atom row), unswizzled;
 //   B (kn)   — BN/64 boxes of [64 k][64 n], 128 B swizzle, N-major (transposed B);
 //   B (nk)   — [BN][64], 128 B swizzle, K-major.
+// Dense with BKn (dX of a mask that is not transposable: A = W decompressed as Wᵀ [K, R],
+// K-major; B = dY [R, N] row-major): dense A and the kn form of B, k16 MMAs with B transposed.
 // Needs: row pitches of every operand a multiple of 8 elements (16 bytes), 16-byte aligned bases.
 #pragma once
 
@@ -54,8 +56,9 @@ __device__ inline void tile_coords(index_t t, index_t tiles_m, index_t tiles_n, 
 
 /// The kernel. Sparse: map_a = values [M, K/2] (box 128 × 32), map_e = metadata words
 /// (box 8 × 32), map_b = B [K, N] (box 64 × 64). Dense: map_a = A [M, K] (box 128 × 64), map_b =
-/// B as [N, K] (box BN × 64), map_e unused. `Epi` as in gemm_sm80.cuh.
-template <class T, bool Sparse, int BN, class Epi>
+/// B as [N, K] (box BN × 64), or with BKn B [K, N] (box 64 × 64); map_e unused. `Epi` as in
+/// gemm_sm80.cuh.
+template <class T, bool Sparse, int BN, class Epi, bool BKn = Sparse>
 __global__ void __launch_bounds__(THREADS, 1)
     gemm_kernel(const __grid_constant__ CUtensorMap map_a,
                 const __grid_constant__ CUtensorMap map_b,
@@ -116,6 +119,11 @@ __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
             for (int j = 0; j < BN / 64; ++j)
               arch::tma_load_2d(b_st(s) + j * 8192, &map_b, &full[s], n0 + j * 64, k0);
+          } else if constexpr (BKn) {
+            arch::tma_load_2d(a_st(s), &map_a, &full[s], k0, m0);
+#pragma unroll
+            for (int j = 0; j < BN / 64; ++j)
+              arch::tma_load_2d(b_st(s) + j * 8192, &map_b, &full[s], n0 + j * 64, k0);
           } else {
             arch::tma_load_2d(a_st(s), &map_a, &full[s], k0, m0);
             arch::tma_load_2d(b_st(s), &map_b, &full[s], k0, n0);
@@ -158,6 +166,13 @@ __global__ void __launch_bounds__(THREADS, 1)
             const std::uint64_t da = arch::smem_desc(a_addr + c * 64 * 64 + ks * 32, 16, 512, 2);
             const std::uint64_t db = arch::smem_desc(b_addr + ks * 4096, 8192, 1024, 1);
             arch::sp_wgmma<BN, T>::template mma<1>(acc, da, db, ec[ks], 1);
+          }
+        } else if constexpr (BKn) {
+#pragma unroll
+          for (int ks = 0; ks < 4; ++ks) {
+            const std::uint64_t da = arch::smem_desc(a_addr + c * 64 * 128 + ks * 32, 16, 1024, 1);
+            const std::uint64_t db = arch::smem_desc(b_addr + ks * 2048, 8192, 1024, 1);
+            arch::dense_wgmma<BN, T>::template mma<1>(acc, da, db, 1);
           }
         } else {
 #pragma unroll

@@ -90,6 +90,45 @@ inline int sm_count() {
   return n;
 }
 
+/// out[i] = T(in[i]) (dW's float workspace of a split reduction, rounded to the value type).
+template <class T>
+__global__ void narrow_kernel(const float* in, std::uint16_t* out, index_t n) {
+  for (index_t i = blockIdx.x * index_t{blockDim.x} + threadIdx.x; i < n;
+       i += index_t{gridDim.x} * blockDim.x)
+    out[i] = arch::to_bits<T>(in[i]);
+}
+
+/// How grad_w runs: on the sm90 kernel or not, its tile width, and how many slices the
+/// reduction is split into (> 1: atomic accumulation into a zeroed float dW).
+struct grad_w_plan {
+  bool sm90 = false;
+  int bn = 256, splits = 1;
+};
+template <class T, class Chain>
+grad_w_plan plan_grad_w(const device_sp24<T>& w, const T* X, const T* dY, index_t N, path p) {
+  constexpr bool linear = !Chain::has_activation;
+  grad_w_plan g;
+  const bool fits = linear && N % 8 == 0 && aligned16(X) && aligned16(dY);
+  if (p == path::sm90 || (p == path::automatic && fits && sm90a_available())) {
+    if (!fits || !sm90a_available())
+      throw argument_error(::stco::detail::message(
+          "stco::cuda::sp24::grad_w: the sm90 path needs an sm_90a device, a chain without "
+          "activation and N % 8 == 0 (W [",
+          w.rows, ", ", w.cols, "], N = ", N, ")"));
+    g.sm90 = true;
+    g.bn = sm90_tuning().dense_bn == 128 ? 128 : 256;
+    // Few output tiles and a long reduction (a conv layer's dW: N = batch·H·W): split the
+    // reduction so every SM works, and accumulate the slices atomically into a zeroed dW.
+    const index_t tiles =
+        ((w.rows + sm90::BM - 1) / sm90::BM) * ((4 * w.groups() + g.bn - 1) / g.bn);
+    const index_t KT = (N + sm90::BK - 1) / sm90::BK;
+    const index_t sms = sm_count();
+    g.splits = static_cast<int>(
+        tiles >= sms ? 1 : std::max<index_t>(1, std::min<index_t>(KT / 8, sms / tiles)));
+  }
+  return g;
+}
+
 template <class T, a_form AF, b_form BF, class Chain, class Epi>
 void launch_sm80(const gemm_args<Chain>& a, const Epi& epi, cudaStream_t s) {
   if (a.M == 0 || a.N == 0) return;
@@ -103,12 +142,12 @@ void launch_sm80(const gemm_args<Chain>& a, const Epi& epi, cudaStream_t s) {
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 
-template <class T, bool Sparse, int BN, class Epi>
+template <class T, bool Sparse, int BN, class Epi, bool BKn = Sparse>
 void launch_sm90(const CUtensorMap& ma, const CUtensorMap& mb, const CUtensorMap& me, index_t M,
                  index_t N, index_t K, const Epi& epi, cudaStream_t s, int splits = 1) {
   if (M == 0 || N == 0) return;
   using C = sm90::config<Sparse, BN>;
-  auto kernel = sm90::gemm_kernel<T, Sparse, BN, Epi>;
+  auto kernel = sm90::gemm_kernel<T, Sparse, BN, Epi, BKn>;
   STCO_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::smem_bytes));
   const index_t tiles = ((M + sm90::BM - 1) / sm90::BM) * ((N + BN - 1) / BN) * splits;
@@ -220,48 +259,101 @@ void grad_x(const device_sp24<T>& w, const device_sp24<T>* wt, const T* dY, cons
   }
 }
 
-/// dW at W's kept addresses, compressed like W's values (float): dW_c[r, j] = Σ_n dZ[r, n]·
-/// X[k(r, j), n]. One dense GEMM dZ·Xᵀ whose epilogue keeps only the kept columns.
+/// Whether grad_x_dense runs this call: an sm_90a device, a chain without activation, N % 8 == 0,
+/// Wᵀ's row pitch `ld` a multiple of 8, 16-byte aligned operands.
 template <class T, class Chain>
+bool grad_x_dense_fits(const T* wt, index_t ld, const T* dY, index_t N, const T* dX) {
+  return !Chain::has_activation && N % 8 == 0 && ld % 8 == 0 && detail::aligned16(wt) &&
+         detail::aligned16(dY) && detail::aligned16(dX) && detail::sm90a_available();
+}
+
+/// dX[K, N] = Wᵀ·dZ with Wᵀ given dense ([K, R], row pitch ld; decompress_transposed writes it):
+/// the dense wgmma kernel, A = Wᵀ K-major, B = dY [R, N] N-major. The path for a mask that is not
+/// transposable; argument_error where grad_x_dense_fits is false.
+template <class T, class Chain>
+void grad_x_dense(const T* wt, index_t ld, index_t R, index_t K, const T* dY, index_t N,
+                  const Chain& chain, T* dX, cudaStream_t s) {
+  if (!grad_x_dense_fits<T, Chain>(wt, ld, dY, N, dX))
+    throw argument_error(::stco::detail::message(
+        "stco::cuda::sp24::grad_x_dense: needs an sm_90a device, a chain without activation, "
+        "N % 8 == 0 and a row pitch of Wᵀ that is a multiple of 8 (W [",
+        R, ", ", K, "], N = ", N, ", pitch ", ld, ")"));
+  float scale = 1.0f;
+  if constexpr (!Chain::has_activation) scale = detail::linear_factor(chain);
+  scaled_store<T> epi{reinterpret_cast<std::uint16_t*>(dX), N, scale};
+  const CUtensorMap ma =
+      make_tensor_map_2d(wt, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(R),
+                         static_cast<std::uint64_t>(ld), 2, 128, 64, CU_TENSOR_MAP_SWIZZLE_128B);
+  const CUtensorMap mb =
+      make_tensor_map_2d(dY, static_cast<std::uint64_t>(R), static_cast<std::uint64_t>(N),
+                         static_cast<std::uint64_t>(N), 2, 64, 64, CU_TENSOR_MAP_SWIZZLE_128B);
+  detail::launch_sm90<T, false, 256, scaled_store<T>, true>(ma, mb, ma, K, N, R, epi, s);
+}
+
+/// Float elements of the workspace grad_w needs to write a T dW when its sm90 kernel splits the
+/// reduction (0: it does not; then it stores T directly).
+template <class T, class Chain>
+index_t grad_w_workspace(const device_sp24<T>& w, const T* X, const T* dY, index_t N,
+                         path p = path::automatic) {
+  const auto g = detail::plan_grad_w<T, Chain>(w, X, dY, N, p);
+  return g.sm90 && g.splits > 1 ? w.rows * 2 * w.groups() : 0;
+}
+
+/// dW at kept addresses, compressed like W's values: dW_c[r, j] = Σ_n dZ[r, n]·X[k(r, j), n].
+/// One dense GEMM dZ·Xᵀ whose epilogue keeps only the kept columns. Out is float or T; a T dW
+/// whose reduction the sm90 kernel splits (grad_w_workspace > 0) is accumulated in `workspace`
+/// (that many floats) and rounded once; without a workspace the reduction is not split.
+template <class T, class Chain, class Out>
 void grad_w(const device_sp24<T>& w, const T* X, const T* dY, const float* stash, index_t N,
-            const Chain& chain, float* dW, cudaStream_t s, path p = path::automatic) {
+            const Chain& chain, Out* dW, cudaStream_t s, path p = path::automatic,
+            float* workspace = nullptr) {
+  static_assert(std::is_same_v<Out, float> || std::is_same_v<Out, T>,
+                "stco::cuda::sp24::grad_w: dW is float or the value type");
   const index_t R = w.rows, K = w.cols, G = w.groups();
   constexpr bool linear = !Chain::has_activation;
   const float scale = linear ? detail::linear_factor(chain) : 1.0f;
-  compress_store epi{dW, reinterpret_cast<const std::uint8_t*>(w.offsets), G, scale, false};
-  const bool fits = linear && N % 8 == 0 && detail::aligned16(X) && detail::aligned16(dY);
-  if (p == path::sm90 || (p == path::automatic && fits && detail::sm90a_available())) {
-    if (!fits || !detail::sm90a_available())
-      throw argument_error(::stco::detail::message(
-          "stco::cuda::sp24::grad_w: the sm90 path needs an sm_90a device, a chain without "
-          "activation and N % 8 == 0 (W [",
-          R, ", ", K, "], N = ", N, ")"));
+  const auto* offsets = reinterpret_cast<const std::uint8_t*>(w.offsets);
+  const auto plan = detail::plan_grad_w<T, Chain>(w, X, dY, N, p);
+  if (plan.sm90) {
     const CUtensorMap ma =
         make_tensor_map_2d(dY, static_cast<std::uint64_t>(R), static_cast<std::uint64_t>(N),
                            static_cast<std::uint64_t>(N), 2, 128, 64, CU_TENSOR_MAP_SWIZZLE_128B);
-    const int bn = sm90_tuning().dense_bn == 128 ? 128 : 256;
+    const int bn = plan.bn;
     const CUtensorMap mb =
         make_tensor_map_2d(X, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(N),
                            static_cast<std::uint64_t>(N), 2, static_cast<std::uint32_t>(bn), 64,
                            CU_TENSOR_MAP_SWIZZLE_128B);
-    // Few output tiles and a long reduction (a conv layer's dW: N = batch·H·W): split the
-    // reduction so every SM works, and accumulate the slices atomically into a zeroed dW.
-    const index_t tiles = ((R + sm90::BM - 1) / sm90::BM) * ((4 * G + bn - 1) / bn);
-    const index_t KT = (N + sm90::BK - 1) / sm90::BK;
-    const index_t sms = detail::sm_count();
-    const int splits = static_cast<int>(
-        tiles >= sms ? 1 : std::max<index_t>(1, std::min<index_t>(KT / 8, sms / tiles)));
-    if (splits > 1) {
-      epi.atomic = true;
-      STCO_CUDA_CHECK(
-          cudaMemsetAsync(dW, 0, static_cast<std::size_t>(R * 2 * G) * sizeof(float), s));
-    }
-    if (bn == 128)
-      detail::launch_sm90<T, false, 128>(ma, mb, ma, R, 4 * G, N, epi, s, splits);
+    auto run = [&](const auto& epi, int splits) {
+      using E = std::decay_t<decltype(epi)>;
+      if (bn == 128)
+        detail::launch_sm90<T, false, 128, E>(ma, mb, ma, R, 4 * G, N, epi, s, splits);
+      else
+        detail::launch_sm90<T, false, 256, E>(ma, mb, ma, R, 4 * G, N, epi, s, splits);
+    };
+    const index_t count = R * 2 * G;
+    float* acc = nullptr;  // where a split reduction accumulates
+    if constexpr (std::is_same_v<Out, float>)
+      acc = dW;
     else
-      detail::launch_sm90<T, false, 256>(ma, mb, ma, R, 4 * G, N, epi, s, splits);
+      acc = workspace;
+    if (plan.splits > 1 && acc) {
+      STCO_CUDA_CHECK(cudaMemsetAsync(acc, 0, static_cast<std::size_t>(count) * sizeof(float), s));
+      run(compress_store<float>{acc, offsets, G, scale, true}, plan.splits);
+      if constexpr (!std::is_same_v<Out, float>) {
+        if (count > 0) {
+          const unsigned blocks = static_cast<unsigned>(
+              std::min<index_t>((count + 255) / 256, index_t{8} * detail::sm_count()));
+          detail::narrow_kernel<T>
+              <<<blocks, 256, 0, s>>>(acc, reinterpret_cast<std::uint16_t*>(dW), count);
+          STCO_CUDA_CHECK(cudaGetLastError());
+        }
+      }
+    } else {
+      run(compress_store<Out>{dW, offsets, G, scale, false}, 1);
+    }
     return;
   }
+  compress_store<Out> epi{dW, offsets, G, scale, false};
   gemm_args<Chain> a;
   a.M = R, a.N = 4 * G, a.K = N;
   a.a = {detail::bits(dY), stash, R, N, N, chain};

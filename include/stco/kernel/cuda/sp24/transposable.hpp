@@ -10,6 +10,13 @@
 //   of column k, the slots hold the kept rows in increasing order; a group with fewer than two
 //   kept rows fills its free slots with the lowest free real rows (their values are zero).
 // - transpose_values(e, v): Wᵀ's values from W's (host; the device does the same per step).
+// - prune_transposable_weight(w): magnitude pruning of a dense weight to a transposable mask,
+//   the user's way in: the CUDA expressions (stco::grad(...).wrt(X)) detect a transposable
+//   entity once and then run dX on the sparse tensor cores; a plain stco::prune<nm<2, 4>> mask
+//   (almost never transposable) runs dX densely on a per-call decompressed Wᵀ instead.
+//
+//     auto W = stco::cuda::sp24::prune_transposable_weight(W_dense);   // sparse_matrix, nm<2,4>
+//     auto Wd = stco::cuda::device_sparse_matrix<half, stco::nm<2, 4>>::from_host(W, s);
 #pragma once
 
 #include <array>
@@ -18,7 +25,10 @@
 #include <vector>
 
 #include "stco/core/error.hpp"
+#include "stco/core/tensor.hpp"
 #include "stco/core/tensor_view.hpp"
+#include "stco/core/value_traits.hpp"
+#include "stco/layout/gather.hpp"
 #include "stco/layout/nm.hpp"
 
 namespace stco::cuda::sp24 {
@@ -133,6 +143,19 @@ inline std::shared_ptr<const nm_entity<2, 4>> prune_transposable(matrix_view<con
     }
   }
   return std::make_shared<const nm_entity<2, 4>>(s, std::move(off));
+}
+
+/// The dense weight `w` ([R, K], a tensor or view; K a multiple of 4) pruned by magnitude to a
+/// transposable 2:4 mask (prune_transposable on |w|): an nm<2,4> sparse_matrix whose dX runs on
+/// the sparse tensor cores in the CUDA expressions. Throws as prune_transposable.
+template <class W>
+auto prune_transposable_weight(const W& w) {
+  const auto v = ::stco::detail::as_const_matrix(w);
+  using T = typename decltype(v)::value_type;
+  std::vector<double> a(static_cast<std::size_t>(v.size()));
+  for (index_t i = 0; i < v.size(); ++i) a[static_cast<std::size_t>(i)] = to_double(v[i]);
+  const matrix_view<const double> scores(a.data(), dextents<2>(v.extent(0), v.extent(1)));
+  return gather<T>(v, prune_transposable(scores));
 }
 
 /// The cached entity of Wᵀ (derived map of W's entity).

@@ -1,6 +1,8 @@
 // stco/kernel/cuda/sp24/transpose.cuh — Wᵀ's compressed values from W's, on the device, once per
 // step (after the optimizer changed W): the value side of the cached transposed traversal. The
-// index side (Wᵀ's entity and metadata) is derived once on the host (transposable.hpp).
+// index side (Wᵀ's entity and metadata) is derived once on the host (transposable.hpp). For a
+// mask that is not transposable, decompress_transposed writes Wᵀ dense instead (dX then runs on
+// the dense tensor cores).
 //
 // A CTA takes 64 rows × 128 columns of W: it reads their values and offsets coalesced into
 // shared memory, then writes the matching 128 rows × 16 groups of Wᵀ, 64 contiguous bytes per row.
@@ -76,7 +78,71 @@ __global__ void __launch_bounds__(threads)
     reinterpret_cast<std::uint32_t*>(wt)[tpair] = out;
   }
 }
+
+/// Dense Wᵀ from W's compressed values: a CTA takes 64 rows × 64 columns of W, scatters its kept
+/// values into a zeroed shared tile and writes the 64 × 64 block of Wᵀ in 16-byte row pieces.
+inline constexpr int dense_tile = 64, dense_pad = 8;
+template <int = 0>
+__global__ void __launch_bounds__(threads)
+    decompress_t_kernel(const std::uint16_t* w, const std::uint8_t* w_off, std::uint16_t* out,
+                        index_t R, index_t K, index_t G, index_t ld) {
+  __shared__ __align__(16) std::uint16_t t[dense_tile][dense_tile + dense_pad];  // [k][r]
+  constexpr int gpt = dense_tile / 4;                                            // groups per tile
+  const index_t r0 = static_cast<index_t>(blockIdx.y) * dense_tile;
+  const index_t g0 = static_cast<index_t>(blockIdx.x) * gpt;
+  const int tid = static_cast<int>(threadIdx.x);
+  constexpr int words = dense_tile * (dense_tile + dense_pad) / 2;
+  for (int i = tid; i < words; i += threads) reinterpret_cast<std::uint32_t*>(&t[0][0])[i] = 0u;
+  constexpr int per = dense_tile * gpt / threads;
+  std::uint32_t v[per];
+  unsigned n[per];
+#pragma unroll
+  for (int j = 0; j < per; ++j) {
+    const int q = tid + j * threads, gl = q % gpt, rl = q / gpt;
+    v[j] = 0, n[j] = 0x10u;  // no kept value
+    if (g0 + gl < G && r0 + rl < R) {
+      const index_t pair = (r0 + rl) * G + g0 + gl;
+      v[j] = __ldg(reinterpret_cast<const std::uint32_t*>(w) + pair);
+      n[j] = (__ldg(w_off + (pair >> 1)) >> (4 * (pair & 1))) & 0xFu;
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int j = 0; j < per; ++j) {
+    if (n[j] > 0xFu) continue;
+    const int q = tid + j * threads, gl = q % gpt, rl = q / gpt;
+    // Slot 1 first: where both slots name one column, slot 0 wins (as in the Wᵀ gather).
+    t[gl * 4 + static_cast<int>(n[j] >> 2)][rl] = static_cast<std::uint16_t>(v[j] >> 16);
+    t[gl * 4 + static_cast<int>(n[j] & 3u)][rl] = static_cast<std::uint16_t>(v[j] & 0xFFFFu);
+  }
+  __syncthreads();
+  constexpr int chunks = dense_tile * dense_tile / 8;
+#pragma unroll
+  for (int c = tid; c < chunks; c += threads) {
+    const int kl = c / (dense_tile / 8), j = c % (dense_tile / 8);
+    const index_t k = g0 * 4 + kl, r = r0 + j * 8;
+    if (k < K && r < ld)
+      *reinterpret_cast<uint4*>(out + k * ld + r) = *reinterpret_cast<const uint4*>(&t[kl][j * 8]);
+  }
+}
 }  // namespace transpose_detail
+
+/// Wᵀ dense ([K, R] with row pitch ld ≥ R, ld % 8 == 0, `wt` 16-byte aligned; columns R..ld-1
+/// written as zeros) from W's compressed values and packed offsets (device): the per-step
+/// decompression behind dX of a mask that is not transposable.
+template <class T>
+void decompress_transposed(const T* w, const std::uint32_t* w_offsets, T* wt, index_t R, index_t K,
+                           index_t ld, cudaStream_t s) {
+  namespace td = transpose_detail;
+  const index_t G = (K + 3) / 4;
+  if (R == 0 || K == 0) return;
+  const dim3 grid(static_cast<unsigned>((G + td::dense_tile / 4 - 1) / (td::dense_tile / 4)),
+                  static_cast<unsigned>((R + td::dense_tile - 1) / td::dense_tile));
+  td::decompress_t_kernel<><<<grid, td::threads, 0, s>>>(
+      reinterpret_cast<const std::uint16_t*>(w), reinterpret_cast<const std::uint8_t*>(w_offsets),
+      reinterpret_cast<std::uint16_t*>(wt), R, K, G, ld);
+  STCO_CUDA_CHECK(cudaGetLastError());
+}
 
 /// Wᵀ's values ([K, 2·⌈R/4⌉]) from W's ([R, 2·⌈K/4⌉]) given both packed offset arrays (device).
 template <class T>
