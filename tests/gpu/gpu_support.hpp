@@ -51,22 +51,34 @@ double gpu_tolerance(index_t terms) {
   return round + 8e-6 * std::sqrt(static_cast<double>(terms) + 1.0);
 }
 
-/// Calls f with the expression `which` built around the device core expression.
-template <class Core, class B, class Res, class F>
-void with_epilogue(epi which, const Core& core, const B& b, const Res& r, F&& f) {
-  switch (which) {
-    case epi::none:
-      f(core);
-      break;
-    case epi::bias_relu:
-      f(stco::relu(core + stco::bias(b)));
-      break;
-    case epi::bias_gelu_scale:
-      f(stco::gelu(core + stco::bias(b)) * 0.75);
-      break;
-    default:
-      f(stco::relu(core * 1.5 + stco::bias(b)) + stco::residual(r));
-  }
+/// A compile-time list of epilogues: each is its own chain type, so its own kernels; the lists
+/// below keep every epilogue op covered on the device without compiling every chain for every
+/// layout.
+template <epi... Es>
+struct epis {};
+using all_epis =
+    epis<epi::none, epi::bias_relu, epi::bias_gelu_scale, epi::scale_bias_relu_residual>;
+/// One chain holding scale, bias, an activation and a residual.
+using fused_epi = epis<epi::scale_bias_relu_residual>;
+using plain_and_fused = epis<epi::none, epi::scale_bias_relu_residual>;
+
+/// Calls f(std::integral_constant<epi, E>) for every E of the list.
+template <epi... Es, class F>
+void for_each_epi(epis<Es...>, F&& f) {
+  (f(std::integral_constant<epi, Es>{}), ...);
+}
+
+/// The expression `Which` built around the device core expression.
+template <epi Which, class Core, class B, class Res>
+auto with_epilogue(const Core& core, const B& b, const Res& r) {
+  if constexpr (Which == epi::none)
+    return core;
+  else if constexpr (Which == epi::bias_relu)
+    return stco::relu(core + stco::bias(b));
+  else if constexpr (Which == epi::bias_gelu_scale)
+    return stco::gelu(core + stco::bias(b)) * 0.75;
+  else
+    return stco::relu(core * 1.5 + stco::bias(b)) + stco::residual(r);
 }
 
 /// Reference y, dZ and db for core output Z ([channels] bias, output position `pos`, channel of
@@ -112,8 +124,8 @@ stco::tensor<T, 4> random_nhwc(index_t n, index_t h, index_t w, index_t c) {
 }
 
 /// matmul forward, dW, dX and db of layout L at value type T on the device, for every epilogue.
-template <class L, class T>
-void check_matmul(index_t R, index_t K, index_t N, double sparsity) {
+template <class L, class T, class Epis = all_epis>
+void check_matmul(index_t R, index_t K, index_t N, double sparsity, Epis epilogues = {}) {
   const auto s = test_stream();
   const auto W = stco::prune<L>(random_matrix<T>(R, K), sparsity);
   const auto X = random_matrix<T>(K, N);
@@ -129,7 +141,8 @@ void check_matmul(index_t R, index_t K, index_t N, double sparsity) {
   const auto Wdense = to_doubles(stco::decode(W));
   const auto Xdbl = to_doubles(X);
   const auto Z = stco::reference::matmul(Wdense, Xdbl, R, K, N);
-  for (epi which : all_epilogues) {
+  for_each_epi(epilogues, [&](auto tag) {
+    constexpr epi which = decltype(tag)::value;
     const std::string epilogue = epi_name(which);
     CAPTURE(epilogue);
     const auto ref = reference_epilogue(which, Z, b, to_doubles(Rt), to_doubles(dY),
@@ -137,7 +150,8 @@ void check_matmul(index_t R, index_t K, index_t N, double sparsity) {
     std::vector<double> dWref, dXref;
     stco::reference::matmul_grads(Wdense, Xdbl, ref.dz, R, K, N, dWref, dXref);
     mask_to(W.entity(), dWref);
-    with_epilogue(which, stco::matmul(Wd, Xd), bd, Rd, [&](const auto& e) {
+    {
+      const auto e = with_epilogue<which>(stco::matmul(Wd, Xd), bd, Rd);
       sc::device_tensor<T, 2> Yd(stco::dextents<2>(R, N), s);
       sc::activation_stash<T> stash;
       stco::eval(Yd, e, stash, s);
@@ -149,10 +163,10 @@ void check_matmul(index_t R, index_t K, index_t N, double sparsity) {
       CHECK(dW.entity_ptr() == W.entity_ptr());
       CHECK(max_rel_error(to_doubles(stco::decode(dW)), dWref) <= gpu_tolerance<T>(N));
       CHECK(max_rel_error(to_doubles(g.wrt(Xd).to_host(s)), dXref) <= gpu_tolerance<T>(R));
-      if (which != epi::none)
+      if constexpr (which != epi::none)
         CHECK(max_rel_error(to_doubles(g.wrt(bd).to_host(s)), ref.db) <= gpu_tolerance<T>(N));
-    });
-  }
+    }
+  });
 }
 
 /// A convolution setting: X [batch, h, w, cin], kernel kh×kw, Cout, strides, pads, dilations,
@@ -170,8 +184,8 @@ struct conv_case {
 };
 
 /// conv2d forward, dW, dX and db of layout L at value type T on the device, for `epilogues`.
-template <class L, class T>
-void check_conv(const conv_case& c, double sparsity, std::initializer_list<epi> epilogues) {
+template <class L, class T, class Epis = all_epis>
+void check_conv(const conv_case& c, double sparsity, Epis epilogues = {}) {
   CAPTURE(std::string(c.name));
   const auto s = test_stream();
   const index_t Kg = c.kh * c.kw * (c.cin / c.groups);
@@ -191,7 +205,8 @@ void check_conv(const conv_case& c, double sparsity, std::initializer_list<epi> 
   const auto Wdense = to_doubles(stco::decode(W));
   const auto Xdbl = to_doubles(X);
   const auto Z = stco::reference::conv2d(Wdense, Xdbl, g);
-  for (epi which : epilogues) {
+  for_each_epi(epilogues, [&](auto tag) {
+    constexpr epi which = decltype(tag)::value;
     const std::string epilogue = epi_name(which);
     CAPTURE(epilogue);
     const auto ref = reference_epilogue(which, Z, b, to_doubles(Rt), to_doubles(dY),
@@ -199,7 +214,8 @@ void check_conv(const conv_case& c, double sparsity, std::initializer_list<epi> 
     std::vector<double> dWref, dXref;
     stco::reference::conv2d_grads(Wdense, Xdbl, ref.dz, g, dWref, dXref);
     mask_to(W.entity(), dWref);
-    with_epilogue(which, stco::conv2d(Wd, Xd, c.params()), bd, Rd, [&](const auto& e) {
+    {
+      const auto e = with_epilogue<which>(stco::conv2d(Wd, Xd, c.params()), bd, Rd);
       sc::device_tensor<T, 4> Yd(stco::dextents<4>(c.batch, g.out_h, g.out_w, Cout), s);
       sc::activation_stash<T> stash;
       stco::eval(Yd, e, stash, s);
@@ -210,10 +226,10 @@ void check_conv(const conv_case& c, double sparsity, std::initializer_list<epi> 
       CHECK(max_rel_error(to_doubles(stco::decode(dWd.to_host(s))), dWref) <= gpu_tolerance<T>(P));
       CHECK(max_rel_error(to_doubles(gr.wrt(Xd).to_host(s)), dXref) <=
             gpu_tolerance<T>(Cout * c.kh * c.kw));
-      if (which != epi::none)
+      if constexpr (which != epi::none)
         CHECK(max_rel_error(to_doubles(gr.wrt(bd).to_host(s)), ref.db) <= gpu_tolerance<T>(P));
-    });
-  }
+    }
+  });
 }
 
 /// Settings covering stride, padding, dilation, rectangular kernels, groups and depthwise, on

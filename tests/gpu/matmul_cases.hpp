@@ -7,8 +7,8 @@
 
 namespace stco_gpu_test {
 
-template <class L, class T>
-void check_matmul_shapes() {
+template <class L, class T, class Epis>
+void check_matmul_shapes(Epis epilogues) {
   CAPTURE(L::name());
   const std::vector<std::array<index_t, 3>> shapes =
       quick() ? std::vector<std::array<index_t, 3>>{{37, 70, 45}, {150, 300, 260}}
@@ -19,7 +19,7 @@ void check_matmul_shapes() {
     for (double sp : sparsities<L>()) {
       if (sp >= 1.0 || (quick() && sp != L::default_sparsity)) continue;
       CAPTURE(sp);
-      check_matmul<L, T>(s[0], s[1], s[2], sp);
+      check_matmul<L, T>(s[0], s[1], s[2], sp, epilogues);
     }
   }
 }

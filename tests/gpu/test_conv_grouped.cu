@@ -8,7 +8,7 @@ TEST_CASE_TEMPLATE("device grouped and depthwise conv2d match dense double math"
   CAPTURE(L::name());
   const double sp = L::min_sparsity == L::max_sparsity ? L::min_sparsity : 0.5;
   for (const auto& c : grouped_conv_cases())
-    check_conv<L, float>(c, sp, {epi::bias_relu, epi::scale_bias_relu_residual});
+    check_conv<L, float>(c, sp, epis<epi::bias_relu, epi::scale_bias_relu_residual>{});
 }
 
 TEST_CASE_TEMPLATE("device conv2d in half and bfloat16 matches dense double math", V, stco::half,
@@ -18,11 +18,12 @@ TEST_CASE_TEMPLATE("device conv2d in half and bfloat16 matches dense double math
   for (bool fast : {true, false}) {
     CAPTURE(fast);
     stco::kernel::cuda::set_fast_paths(fast);
-    check_conv<stco::nm<2, 4>, V>(cs[0], 0.5, {epi::bias_relu, epi::bias_gelu_scale});
-    check_conv<stco::tile_wise<16>, V>(cs[0], 0.5, {epi::bias_relu});
-    check_conv<stco::tile_wise<8>, V>(cs[3], 0.5, {epi::bias_relu});
-    check_conv<stco::block<4, 4>, V>(cs[1], 0.5, {epi::bias_relu});
-    check_conv<stco::nm<1, 3>, V>(grouped_conv_cases()[1], 2.0 / 3, {epi::bias_relu});
+    check_conv<stco::nm<2, 4>, V>(cs[0], 0.5,
+                                  epis<epi::bias_gelu_scale, epi::scale_bias_relu_residual>{});
+    check_conv<stco::tile_wise<16>, V>(cs[0], 0.5, fused_epi{});
+    check_conv<stco::tile_wise<8>, V>(cs[3], 0.5, fused_epi{});
+    check_conv<stco::block<4, 4>, V>(cs[1], 0.5, fused_epi{});
+    check_conv<stco::nm<1, 3>, V>(grouped_conv_cases()[1], 2.0 / 3, fused_epi{});
   }
   stco::kernel::cuda::set_fast_paths(true);
 }

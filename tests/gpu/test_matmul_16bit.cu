@@ -1,4 +1,4 @@
-// matmul on the device in half and bfloat16 (float accumulation), every epilogue, against dense
+// matmul on the device in half and bfloat16 (float accumulation) against dense
 // double math: results within one rounding of the output type. Run through the fast paths where
 // dispatch has one (tiletc: tiles of ≥ 16 rows, dense, channel; sp24: nm<2,4>) and again with
 // them switched off (the portable kernels).
@@ -10,15 +10,16 @@ TEST_CASE_TEMPLATE("device matmul in half and bfloat16 matches dense double math
   for (bool fast : {true, false}) {
     CAPTURE(fast);
     stco::kernel::cuda::set_fast_paths(fast);
-    check_matmul<stco::nm<2, 4>, V>(24, 70, 40, 0.5);
-    check_matmul<stco::nm<2, 4>, V>(130, 256, 136, 0.5);
-    check_matmul<stco::tile_wise<8>, V>(30, 64, 70, 0.75);
-    check_matmul<stco::tile_wise<32>, V>(70, 96, 50, 0.5);
-    check_matmul<stco::block<4, 4>, V>(17, 33, 20, 0.5);
-    check_matmul<stco::dense, V>(19, 45, 33, 0.0);
-    check_matmul<stco::channel, V>(16, 40, 20, 0.5);
-    check_matmul<stco::csr, V>(16, 40, 20, 0.7);
-    check_matmul<stco::tile_vector<4, 2, 4>, V>(18, 48, 21, 0.75);
+    check_matmul<stco::nm<2, 4>, V>(24, 70, 40, 0.5,
+                                    epis<epi::bias_gelu_scale, epi::scale_bias_relu_residual>{});
+    check_matmul<stco::nm<2, 4>, V>(130, 256, 136, 0.5, fused_epi{});
+    check_matmul<stco::tile_wise<8>, V>(30, 64, 70, 0.75, fused_epi{});
+    check_matmul<stco::tile_wise<32>, V>(70, 96, 50, 0.5, fused_epi{});
+    check_matmul<stco::block<4, 4>, V>(17, 33, 20, 0.5, fused_epi{});
+    check_matmul<stco::dense, V>(19, 45, 33, 0.0, fused_epi{});
+    check_matmul<stco::channel, V>(16, 40, 20, 0.5, fused_epi{});
+    check_matmul<stco::csr, V>(16, 40, 20, 0.7, fused_epi{});
+    check_matmul<stco::tile_vector<4, 2, 4>, V>(18, 48, 21, 0.75, fused_epi{});
   }
   stco::kernel::cuda::set_fast_paths(true);
 }
