@@ -7,8 +7,11 @@
 //
 // Every number is the median of CUDA-event timings after warm-up, over input sets rotated so the
 // data exceed L2. Counters: us (ours), TFLOPs (dense-equivalent 2·M·N·K / time), vs_cublas and
-// vs_csr (peer time / our time: > 1 means faster than the peer). After the runs, a summary prints
-// the per-network step totals (Σ repeat × layer step) per layout against dense.
+// vs_csr (peer time / our time: > 1 means faster than the peer); fwd_paired_* time the forward
+// and cuBLAS's alternately, call by call (the same clock and power state). tile_wise<128> at 75 %
+// also runs the warp-specialized variants (suffix ws-cp / ws-tma: the gather; -gN: the walk
+// group). After the runs, a summary prints the per-network step totals (Σ repeat × layer step)
+// per layout against dense.
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
@@ -21,6 +24,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../common/networks.hpp"
@@ -259,6 +263,34 @@ problem& get(const std::string& name, long M, long K, long N, const stco::conv_g
 /// Step times per (network, layout), summed with the layers' repeat counts.
 std::map<std::string, std::map<std::string, double>> network_steps;
 
+/// Medians (ms) of f(i) and g(i) timed alternately, call by call, so that both run in the same
+/// clock and power state (after warm-up calls of each).
+std::pair<double, double> paired_ms(cudaStream_t s, const std::function<void(int)>& f,
+                                    const std::function<void(int)>& g, int reps) {
+  cudaEvent_t a, b;
+  bg::check(cudaEventCreate(&a), "cudaEventCreate");
+  bg::check(cudaEventCreate(&b), "cudaEventCreate");
+  for (int i = 0; i < 3; ++i) f(i), g(i);
+  std::vector<float> tf, tg;
+  for (int i = 0; i < 2 * reps; ++i) {
+    bg::check(cudaEventRecord(a, s), "cudaEventRecord");
+    (i % 2 == 0 ? f : g)(i / 2);
+    bg::check(cudaEventRecord(b, s), "cudaEventRecord");
+    bg::check(cudaEventSynchronize(b), "cudaEventSynchronize");
+    float ms = 0;
+    bg::check(cudaEventElapsedTime(&ms, a, b), "cudaEventElapsedTime");
+    (i % 2 == 0 ? tf : tg).push_back(ms);
+  }
+  bg::check(cudaGetLastError(), "timed work");
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  auto median = [](std::vector<float>& v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return static_cast<double>(v[v.size() / 2]);
+  };
+  return {median(tf), median(tg)};
+}
+
 template <class L>
 void run_layout(benchmark::State& state, problem& pb, const std::string& lname, double sparsity,
                 bool with_csr) {
@@ -288,6 +320,12 @@ void run_layout(benchmark::State& state, problem& pb, const std::string& lname, 
   double csr = 0;
   for (auto _ : state) {
     ours["fwd"] = bg::median_ms(pb.s, fwd, 5, 50, 150);
+    // The forward against cuBLAS call by call (both in the same clock and power state).
+    const auto [fp, bp] = paired_ms(
+        pb.s, fwd, [&](int i) { pb.blas_fwd(i); }, 30);
+    state.counters["fwd_paired_us"] = fp * 1e3;
+    state.counters["cublas_fwd_paired_us"] = bp * 1e3;
+    state.counters["fwd_paired_vs_cublas"] = bp / fp;
     ours["dx"] = bg::median_ms(pb.s, dx, 5, 50, 150);
     ours["dw"] = bg::median_ms(pb.s, dw, 5, 50, 150);
     ours["step"] = bg::median_ms(
@@ -348,23 +386,46 @@ std::vector<entry> problems() {
 /// it), the gathered-GEMM kernel on wgmma, or on mma.sync.
 enum class loop { best, wgmma, sync };
 
-/// Registers layout L at sparsity s on problem e with mainloop m.
+/// A warp-specialized variant: how gathered rows are copied (-1: the default) and the row tiles
+/// per group of the persistent walk (0: the default).
+struct ws_variant {
+  int gather = -1;
+  int group = 0;
+  std::string suffix() const {
+    if (gather < 0 && group == 0) return "";
+    return std::string("/ws-") +
+           (gather == 1   ? "tma"
+            : gather == 0 ? "cp"
+                          : "default") +
+           (group > 0 ? "-g" + std::to_string(group) : "");
+  }
+};
+
+/// Registers layout L at sparsity s on problem e with mainloop m (and ws variant v).
 template <class L>
-void reg(const entry& e, const std::string& lname, double s, bool csr, loop m = loop::best) {
+void reg(const entry& e, const std::string& lname, double s, bool csr, loop m = loop::best,
+         ws_variant v = {}) {
   const std::string name = "tiletc/" + lname +
                            (m == loop::sync    ? "/mma.sync"
                             : m == loop::wgmma ? "/wgmma"
                                                : "") +
-                           "/" + std::to_string(static_cast<int>(s * 100)) + "/" + e.name;
+                           v.suffix() + "/" + std::to_string(static_cast<int>(s * 100)) + "/" +
+                           e.name;
   benchmark::RegisterBenchmark(name.c_str(),
-                               [e, lname, s, csr, m](benchmark::State& st) {
+                               [e, lname, s, csr, m, v](benchmark::State& st) {
                                  problem& pb = get(e.name, e.M, e.K, e.N, e.conv ? &e.g : nullptr);
                                  tc::prefer_wgmma() = m != loop::sync;
                                  tc::prefer_ws() = m == loop::best;
+                                 const tc::ws::gather g0 = tc::ws_gather_mode();
+                                 if (v.gather >= 0)
+                                   tc::ws_gather_mode() = static_cast<tc::ws::gather>(v.gather);
+                                 tc::ws_group() = v.group;
                                  run_layout<L>(st, pb, lname, s, csr);
+                                 tc::ws_gather_mode() = g0;
+                                 tc::ws_group() = 0;
                                  tc::prefer_wgmma() = true;
                                  tc::prefer_ws() = true;
-                                 if (m != loop::best) return;
+                                 if (m != loop::best || !v.suffix().empty()) return;
                                  if (!e.net.empty()) {
                                    auto& n = network_steps[e.net];
                                    n[lname] += e.repeat * st.counters["step_us"].value;
@@ -388,11 +449,17 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("wgmma", tc::sm90a_ready() ? "yes (sm_90a build)" : "no");
   if (const char* g = std::getenv("TILETC_WS_GATHER"); g && std::string(g) == "tma_rows")
     tc::ws_gather_mode() = tc::ws::gather::tma_rows;
+  else if (g && std::string(g) == "cp_async")
+    tc::ws_gather_mode() = tc::ws::gather::cp_async;
   benchmark::AddCustomContext(
       "ws_gather", tc::ws_gather_mode() == tc::ws::gather::tma_rows ? "tma_rows" : "cp_async");
   for (const auto& e : problems()) {
     if (!e.conv) {
       reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, true);
+      // The warp-specialized forward's gather (cp.async, 1-row TMA) and walk-group variants.
+      for (const int g : {0, 1})
+        for (const int grp : {16, 64})
+          reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, false, loop::best, {g, grp});
       reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, false, loop::wgmma);
       reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, false, loop::sync);
       reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.5, e.M <= 4096);

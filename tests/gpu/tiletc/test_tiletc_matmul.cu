@@ -16,14 +16,17 @@ namespace {
 using namespace tiletc_test;
 namespace tc = stco::kernel::cuda::tiletc;
 
-enum class mode { ws, ws_two_ctas, wgmma, sync };
+enum class mode { ws, ws_two_ctas, ws_tma, ws_tma_two_ctas, wgmma, sync };
 const char* mode_name(mode m, bool sm90a) {
   if (!sm90a) return "mma.sync";
-  return m == mode::ws            ? "warp-specialized (if it applies)"
-         : m == mode::ws_two_ctas ? "warp-specialized, 2 CTAs (if it applies)"
-         : m == mode::wgmma       ? "wgmma"
-                                  : "mma.sync";
+  return m == mode::ws                ? "warp-specialized, cp.async gathers (if it applies)"
+         : m == mode::ws_two_ctas     ? "warp-specialized, cp.async gathers, 2 CTAs"
+         : m == mode::ws_tma          ? "warp-specialized, 1-row TMA gathers (if it applies)"
+         : m == mode::ws_tma_two_ctas ? "warp-specialized, 1-row TMA gathers, 2 CTAs"
+         : m == mode::wgmma           ? "wgmma"
+                                      : "mma.sync";
 }
+bool ws_mode(mode m) { return m != mode::wgmma && m != mode::sync; }
 
 template <class L, class V>
 void matmul_case(index_t R, index_t K, index_t N, double sparsity,
@@ -41,14 +44,19 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity,
   auto dXin = upload(X, s), db = upload(b, s), dres = upload(res, s), ddY = upload(dY, s);
   const auto Z = stco::reference::matmul(w, x, R, K, N);
 
-  // Mainloops: the warp-specialized persistent kernel (forward of tile_wise<64|128>, channel,
-  // dense where it applies; once with two CTAs so that each walks several units through its
-  // mbarrier ring), the gathered-GEMM kernel on wgmma, and on mma.sync.
-  for (const mode m : {mode::ws, mode::ws_two_ctas, mode::wgmma, mode::sync})
+  // Mainloops: the warp-specialized persistent kernel (forward of tile_wise<128>, channel,
+  // dense where it applies), its gathered rows by cp.async and by 1-row TMA boxes, each once
+  // with two CTAs so that each walks several units through its mbarrier ring; the
+  // gathered-GEMM kernel on wgmma, and on mma.sync.
+  for (const mode m :
+       {mode::ws, mode::ws_two_ctas, mode::ws_tma, mode::ws_tma_two_ctas, mode::wgmma, mode::sync})
     for (epi e : epis) {
       tc::prefer_wgmma() = m != mode::sync;
-      tc::prefer_ws() = m == mode::ws || m == mode::ws_two_ctas;
-      tc::ws_grid_limit() = m == mode::ws_two_ctas ? 2 : 0;
+      tc::prefer_ws() = ws_mode(m);
+      tc::ws_grid_limit() = m == mode::ws_two_ctas || m == mode::ws_tma_two_ctas ? 2 : 0;
+      tc::ws_gather_mode() = m == mode::ws_tma || m == mode::ws_tma_two_ctas
+                                 ? tc::ws::gather::tma_rows
+                                 : tc::ws::gather::cp_async;
       INFO(L::name(), " R=", R, " K=", K, " N=", N, " sparsity ", sparsity, " epilogue ",
            epi_name(e), " mainloop ", mode_name(m, tc::sm90a_ready()));
       with_chain<V>(e, db.data(), dres.data(), [&](const auto& chain) {
@@ -96,6 +104,7 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity,
   tc::prefer_wgmma() = true;
   tc::prefer_ws() = true;
   tc::ws_grid_limit() = 0;
+  tc::ws_gather_mode() = tc::ws::gather::cp_async;
 }
 
 const std::initializer_list<epi> every_epilogue = {epi::none, epi::bias_relu, epi::bias_gelu_scale,
@@ -107,6 +116,12 @@ TEST_CASE("tiletc matmul: tile_wise<128> half, every epilogue, aligned and ragge
   matmul_case<stco::tile_wise<128>, stco::half>(256, 512, 512, 0.75, every_epilogue);
   matmul_case<stco::tile_wise<128>, stco::half>(200, 333, 200, 0.5, every_epilogue);
   matmul_case<stco::tile_wise<128>, stco::half>(130, 700, 37, 0.75, {epi::bias_relu});
+}
+
+TEST_CASE("tiletc matmul: tile_wise<128> half, partial k-step and column blocks past N") {
+  // 130 kept columns per tile: the third k-step gathers 2 rows (62 zeroed); N = 136: the
+  // 256-column tile's third block is partly past N, its fourth wholly.
+  matmul_case<stco::tile_wise<128>, stco::half>(256, 520, 136, 0.75, {epi::none, epi::bias_relu});
 }
 
 TEST_CASE("tiletc matmul: tile_wise<128> bfloat16, long reduction and many work units") {

@@ -171,7 +171,9 @@ void grad_w(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, const V
             const float* z, V* dW, index_t N, const Chain& chain, stco::cuda::stream s) {
   detail::check_supported<L, V>();
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t max_kc) {
-    matmul_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get());
+    // tile_wise<128> on the warp-specialized kernel (sm_90a) where it takes the call.
+    if (!ws_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get()))
+      matmul_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get());
   });
 }
 

@@ -14,8 +14,11 @@
 //   transpose). A 128-row tile gives each consumer 64 rows; a 64-row tile gives each half the
 //   columns.
 // K advances BK = 64 at a time through a ring of stages (4 × 48 KB for 128 × 256 tiles).
-// Status (H100, run 4 in bench/gpu/results/tiletc/NOTES.md): fwd_tiles<128> and fwd_rows run and
-// are tested with gather::cp_async; gather::tma_rows compiles but has not been run yet.
+// The producer reads the gather indices of the next k-step before it waits for the current stage.
+// Status (H100, run 5 in bench/gpu/results/tiletc/NOTES.md): fwd_tiles<128>, fwd_rows and
+// dw_tiles<128> run and are tested on both gathers; cp.async is the default (8192³ 75 %
+// tile_wise<128> forward 733 µs, 2.0× cuBLAS), 1-row TMA is correct but slower (1384 µs: the
+// SASS issues each lane's box in a uniform-datapath loop).
 //
 // Shared-memory forms (the canonical wgmma layouts with 128-byte swizzle; stage tiles are
 // 1024-byte aligned):
@@ -28,6 +31,7 @@
 //   shape_t                  ws::shape<BM, BN>;
 //   a_op, b_op               operand forms; bf16; vec8 (epilogue by 8 consecutive columns);
 //   tiles_m, tiles_n         the unit grid (units = tiles_m · tiles_n);
+//   group                    row tiles per group of the walk (concurrent CTAs share operands);
 //   mode                     gather::cp_async or gather::tma_rows;
 //   ga, gb                   rows_src of a gathered operand (cp.async path);
 //   a_ext, b_ext             columns of a box_mn / rows_mn operand's source (blocks wholly past
@@ -100,16 +104,15 @@ struct gather_geom {
   static constexpr int instr = rows / (4 * rpi);     // cp.asyncs per thread and stage
   static constexpr int per_warp = rows / 4;          // rows per producer warp
   static constexpr int regs = (per_warp + 31) / 32;  // index registers per lane (cp.async)
-  static constexpr int trows = (rows + 127) / 128;   // rows per thread (TMA rows)
   static_assert(cpr <= 32 && 32 % cpr == 0, "stco tiletc ws: gathered rows up to 512 bytes");
 };
 
-/// (row tile, column tile) of unit u, in groups of GROUP row tiles.
-__device__ inline void unit_coords(index_t u, index_t tiles_m, index_t tiles_n, index_t& mt,
-                                   index_t& nt) {
-  const index_t per_group = GROUP * tiles_n;
-  const index_t first = (u / per_group) * GROUP;
-  const index_t gm = tiles_m - first < GROUP ? tiles_m - first : index_t{GROUP};
+/// (row tile, column tile) of unit u, in groups of `group` row tiles.
+__device__ inline void unit_coords(index_t u, index_t tiles_m, index_t tiles_n, index_t group,
+                                   index_t& mt, index_t& nt) {
+  const index_t per_group = group * tiles_n;
+  const index_t first = (u / per_group) * group;
+  const index_t gm = tiles_m - first < group ? tiles_m - first : group;
   const index_t local = u % per_group;
   mt = first + local % gm;
   nt = local / gm;
@@ -171,8 +174,7 @@ __device__ __forceinline__ void box_load(unsigned char* dst, const CUtensorMap* 
 
 /// cp.async path: lane l of warp w holds the index of the warp's local rows l, l + 32, …
 template <operand O, int E, class Row>
-__device__ __forceinline__ void cp_indices(int (&reg)[gather_geom<O, E>::regs], int w, int lane,
-                                           Row&& row) {
+__device__ __forceinline__ void cp_indices(int* reg, int w, int lane, Row&& row) {
   using G = gather_geom<O, E>;
 #pragma unroll
   for (int j = 0; j < G::regs; ++j) {
@@ -180,69 +182,99 @@ __device__ __forceinline__ void cp_indices(int (&reg)[gather_geom<O, E>::regs], 
     reg[j] = l < G::per_warp ? row(G::rpi * (4 * (l / G::rpi) + w) + l % G::rpi) : -1;
   }
 }
+/// Lane `lane` of warp w copies 16-byte chunk (piece) of stage rows rpi·(4i + w) + sub; the
+/// shared addresses reduce to two per-thread bases (the swizzle of row r depends on r mod 8 and
+/// r = 4·rpi·i + rpi·w + sub) plus immediates, the global ones to one 32 × 32 → 64-bit multiply
+/// (rows · pitch fit 32 bits each).
 template <operand O, int E>
-__device__ __forceinline__ void cp_copy(unsigned char* dst,
-                                        const int (&reg)[gather_geom<O, E>::regs], int w, int lane,
+__device__ __forceinline__ void cp_copy(std::uint32_t base, const int* reg, int w, int lane,
                                         const rows_src& src, int col0) {
   using G = gather_geom<O, E>;
-  const std::uint32_t base = hw::smem_addr(dst);
   const int sub = lane / G::cpr, piece = lane % G::cpr, j = piece >> 3, c = piece & 7;
   const int col = col0 + 64 * j + 8 * c;
+  const bool col_ok = col < src.cols;
+  const std::uint16_t* gbase = src.ptr + col;
+  const auto pitch = static_cast<std::uint32_t>(src.pitch);
+  const int rw = G::rpi * w + sub;
+  const std::uint32_t row0 = base + static_cast<std::uint32_t>(j * 8192 + rw * 128);
+  const std::uint32_t o0 = row0 + static_cast<std::uint32_t>((c ^ (rw & 7)) << 4);
+  const std::uint32_t o1 = row0 + static_cast<std::uint32_t>((c ^ ((rw + 4) & 7)) << 4);
 #pragma unroll
   for (int i = 0; i < G::instr; ++i) {
     const int g = __shfl_sync(0xFFFFFFFFu, reg[(i * G::rpi) / 32], (i * G::rpi) % 32 + sub);
-    const int r = G::rpi * (4 * i + w) + sub;
-    const bool ok = g >= 0 && col < src.cols;
-    const std::uint16_t* p = ok ? src.ptr + static_cast<index_t>(g) * src.pitch + col : src.ptr;
-    hw::cp_async16(base + static_cast<std::uint32_t>(j * 8192 + r * 128 + ((c ^ (r & 7)) << 4)), p,
-                   ok ? 16 : 0);
+    const bool ok = g >= 0 && col_ok;
+    const std::uint16_t* ptr =
+        ok ? gbase + static_cast<std::uint64_t>(static_cast<std::uint32_t>(g)) * pitch : src.ptr;
+    const std::uint32_t d = ((G::rpi & 1) != 0 && (i & 1) != 0 ? o1 : o0) +
+                            static_cast<std::uint32_t>(512 * G::rpi * i);
+    hw::cp_async16(d, ptr, ok ? 16 : 0);
   }
 }
 
-/// TMA-rows path: thread t owns stage rows t, t + 128, …; rows with index −1 are zeroed here
-/// (returns whether any was), the others counted in `bytes` and loaded by tma_rows_load.
-template <operand O, int E, class Row>
-__device__ __forceinline__ bool tma_rows_prepare(unsigned char* dst,
-                                                 int (&idx)[gather_geom<O, E>::trows], int t,
-                                                 Row&& row, int col0, int ext, unsigned& bytes) {
+/// TMA-rows path: the stage's rows × blocks 128-byte boxes (box b: row b % rows, block
+/// b / rows) are spread over the 128 producer threads, box t + 128·i to thread t. Indices are
+/// read before the stage is free (tma_rows_index); once it is, rows with index −1 are zeroed by
+/// the thread that owns them and the others counted (tma_rows_prepare); each warp's lane 0 then
+/// arrives with the warp's bytes before any lane issues its boxes (tma_rows_load), so the
+/// stage's transaction count never runs ahead of its expectation.
+template <operand O, int E>
+struct tma_geom {
   using G = gather_geom<O, E>;
+  static constexpr int boxes = G::rows * G::blocks;
+  static constexpr int per = (boxes + 127) / 128;  // boxes per thread
+};
+template <operand O, int E, class Row>
+__device__ __forceinline__ void tma_rows_index(int* idx, int t, Row&& row) {
+  using G = gather_geom<O, E>;
+  using TG = tma_geom<O, E>;
+#pragma unroll
+  for (int i = 0; i < TG::per; ++i) {
+    const int b = t + 128 * i;
+    // Boxes of one row share its index: read it once where the row repeats (rows divides 128).
+    if (G::rows <= 128 && i > 0 && (128 % G::rows) == 0)
+      idx[i] = b < TG::boxes ? idx[0] : -2;
+    else
+      idx[i] = b < TG::boxes ? row(b % G::rows) : -2;
+  }
+}
+template <operand O, int E>
+__device__ __forceinline__ bool tma_rows_prepare(unsigned char* dst, const int* idx, int t,
+                                                 int col0, int ext, unsigned& bytes) {
+  using G = gather_geom<O, E>;
+  using TG = tma_geom<O, E>;
   bool zeroed = false;
 #pragma unroll
-  for (int i = 0; i < G::trows; ++i) {
-    const int r = t + 128 * i;
-    idx[i] = r < G::rows ? row(r) : -2;
-    if (idx[i] == -1) {
-      const std::uint32_t a = hw::smem_addr(dst) + static_cast<std::uint32_t>(r * 128);
+  for (int i = 0; i < TG::per; ++i) {
+    const int b = t + 128 * i, r = b % G::rows, j = b / G::rows;
+    const bool in = O == operand::rows_k || col0 + 64 * j < ext;
+    if (idx[i] == -1 && in) {
+      const std::uint32_t a = hw::smem_addr(dst) + static_cast<std::uint32_t>(j * 8192 + r * 128);
 #pragma unroll
-      for (int j = 0; j < G::blocks; ++j)
-#pragma unroll
-        for (int c = 0; c < 8; ++c) hw::zero16(a + static_cast<std::uint32_t>(j * 8192 + c * 16));
+      for (int c = 0; c < 8; ++c) hw::zero16(a + static_cast<std::uint32_t>(c * 16));
       zeroed = true;
-    } else if (idx[i] >= 0) {
-#pragma unroll
-      for (int j = 0; j < G::blocks; ++j)
-        bytes += (O == operand::rows_k || col0 + 64 * j < ext) ? 128u : 0u;
+    } else if (idx[i] >= 0 && in) {
+      bytes += 128u;
     }
   }
   return zeroed;
 }
 template <operand O, int E>
-__device__ __forceinline__ void tma_rows_load(unsigned char* dst,
-                                              const int (&idx)[gather_geom<O, E>::trows], int t,
+__device__ __forceinline__ void tma_rows_load(unsigned char* dst, const int* idx, int t,
                                               const CUtensorMap* map, std::uint64_t* bar, int col0,
                                               int ext) {
   using G = gather_geom<O, E>;
+  using TG = tma_geom<O, E>;
 #pragma unroll
-  for (int i = 0; i < G::trows; ++i) {
-    if (idx[i] < 0) continue;
-    const int r = t + 128 * i;
-#pragma unroll
-    for (int j = 0; j < G::blocks; ++j)
-      if (O == operand::rows_k || col0 + 64 * j < ext)
-        hw::tma_load_2d(dst + j * 8192 + r * 128, map, bar, col0 + 64 * j, idx[i]);
+  for (int i = 0; i < TG::per; ++i) {
+    const int b = t + 128 * i, r = b % G::rows, j = b / G::rows;
+    if (idx[i] >= 0 && (O == operand::rows_k || col0 + 64 * j < ext))
+      hw::tma_load_2d(dst + j * 8192 + r * 128, map, bar, col0 + 64 * j, idx[i]);
   }
 }
 
+/// The producer walks its units' k-steps as one sequence and reads the gather indices of the
+/// next k-step (and, at a unit's end, the next unit's record) before it waits for the current
+/// stage, so their load latency overlaps a whole stage instead of stalling every one.
 template <class P>
 __device__ __forceinline__ void produce(const P& p, const CUtensorMap* map_a,
                                         const CUtensorMap* map_b, unsigned char* smem,
@@ -253,6 +285,9 @@ __device__ __forceinline__ void produce(const P& p, const CUtensorMap* map_a,
   constexpr bool has_box = !gathered(A) || !gathered(B);
   using GA = gather_geom<A, S::bm>;
   using GB = gather_geom<B, S::bn>;
+  using TA = tma_geom<A, S::bm>;
+  using TB = tma_geom<B, S::bn>;
+  using unit_type = decltype(p.unit(index_t{0}, index_t{0}));
   const bool by_tma = p.mode == gather::tma_rows;
   if (!gather_any && t != 0) return;
   if (t == 0) {
@@ -260,62 +295,99 @@ __device__ __forceinline__ void produce(const P& p, const CUtensorMap* map_a,
     if (!gathered(B) || by_tma) hw::tma_prefetch_map(map_b);
   }
   const int w = t / 32, lane = t % 32;
+  const index_t units = p.tiles_m * p.tiles_n;
+  // The first unit at or after u with k-steps (units without any produce nothing).
+  auto seek = [&](index_t u, unit_type& wu) {
+    for (; u < units; u += gridDim.x) {
+      index_t mt, nt;
+      unit_coords(u, p.tiles_m, p.tiles_n, p.group, mt, nt);
+      wu = p.unit(mt, nt);
+      if (wu.ksteps > 0) break;
+    }
+    return u;
+  };
+  // Gather indices of k-step kt of unit wu (cp.async: per lane; TMA rows: per box).
+  constexpr int NA = gathered(A) ? (GA::regs > TA::per ? GA::regs : TA::per) : 1;
+  constexpr int NB = gathered(B) ? (GB::regs > TB::per ? GB::regs : TB::per) : 1;
+  auto indices = [&](const unit_type& wu, int kt, int(&ia)[NA], int(&ib)[NB]) {
+    auto arow = [&](int r) { return p.a_row(wu, kt, r); };
+    auto brow = [&](int r) { return p.b_row(wu, kt, r); };
+    if constexpr (gathered(A)) {
+      if (by_tma)
+        tma_rows_index<A, S::bm>(ia, t, arow);
+      else
+        cp_indices<A, S::bm>(ia, w, lane, arow);
+    }
+    if constexpr (gathered(B)) {
+      if (by_tma)
+        tma_rows_index<B, S::bn>(ib, t, brow);
+      else
+        cp_indices<B, S::bn>(ib, w, lane, brow);
+    }
+    (void)ia, (void)ib;
+  };
+
   int s = 0;
   unsigned ph = 0;
-  const index_t units = p.tiles_m * p.tiles_n;
-  for (index_t u = blockIdx.x; u < units; u += gridDim.x) {
-    index_t mt, nt;
-    unit_coords(u, p.tiles_m, p.tiles_n, mt, nt);
-    const auto wu = p.unit(mt, nt);
-    for (int kt = 0; kt < wu.ksteps; ++kt) {
-      int ac0 = 0, ac1 = 0, bc0 = 0, bc1 = 0;
-      p.a_coord(wu, kt, ac0, ac1);
-      p.b_coord(wu, kt, bc0, bc1);
-      auto arow = [&](int r) { return p.a_row(wu, kt, r); };
-      auto brow = [&](int r) { return p.b_row(wu, kt, r); };
-      unsigned char* sa = smem + s * S::stage_bytes;
-      unsigned char* sb = sa + S::a_bytes;
-      unsigned boxb = 0;
-      if (t == 0) {
-        if constexpr (!gathered(A)) boxb += box_bytes<A, S::bm>(ac0, p.a_ext);
-        if constexpr (!gathered(B)) boxb += box_bytes<B, S::bn>(bc0, p.b_ext);
-      }
-      if (!gather_any || !by_tma) {
-        // Indices first: their loads overlap the wait for the stage.
-        [[maybe_unused]] int ra[GA::regs], rb[GB::regs];
-        if constexpr (gathered(A)) cp_indices<A, S::bm>(ra, w, lane, arow);
-        if constexpr (gathered(B)) cp_indices<B, S::bn>(rb, w, lane, brow);
-        hw::mbar_wait(&empty[s], ph ^ 1u);
-        if (t == 0 && has_box) {
-          hw::mbar_expect_tx(&full[s], boxb);  // the box thread's arrival, with its bytes
-          if constexpr (!gathered(A)) box_load<A, S::bm>(sa, map_a, &full[s], ac0, ac1, p.a_ext);
-          if constexpr (!gathered(B)) box_load<B, S::bn>(sb, map_b, &full[s], bc0, bc1, p.b_ext);
-        }
-        if constexpr (gathered(A)) cp_copy<A, S::bm>(sa, ra, w, lane, p.ga, ac0);
-        if constexpr (gathered(B)) cp_copy<B, S::bn>(sb, rb, w, lane, p.gb, bc0);
-        if constexpr (gather_any) hw::cp_async_arrive(&full[s]);
-      } else {
-        [[maybe_unused]] int ia[GA::trows], ib[GB::trows];
-        hw::mbar_wait(&empty[s], ph ^ 1u);
-        unsigned bytes = boxb;
-        bool zeroed = false;
-        if constexpr (gathered(A))
-          zeroed |= tma_rows_prepare<A, S::bm>(sa, ia, t, arow, ac0, p.a_ext, bytes);
-        if constexpr (gathered(B))
-          zeroed |= tma_rows_prepare<B, S::bn>(sb, ib, t, brow, bc0, p.b_ext, bytes);
-        if (zeroed) hw::fence_proxy_async();
-        hw::mbar_expect_tx(&full[s], bytes);  // this thread's arrival, with its bytes
-        if (t == 0) {
-          if constexpr (!gathered(A)) box_load<A, S::bm>(sa, map_a, &full[s], ac0, ac1, p.a_ext);
-          if constexpr (!gathered(B)) box_load<B, S::bn>(sb, map_b, &full[s], bc0, bc1, p.b_ext);
-        }
-        if constexpr (gathered(A))
-          tma_rows_load<A, S::bm>(sa, ia, t, map_a, &full[s], ac0, p.a_ext);
-        if constexpr (gathered(B))
-          tma_rows_load<B, S::bn>(sb, ib, t, map_b, &full[s], bc0, p.b_ext);
-      }
-      if (++s == S::stages) s = 0, ph ^= 1u;
+  unit_type wu{};
+  index_t u = seek(blockIdx.x, wu);
+  int kt = 0;
+  int ia[NA] = {}, ib[NB] = {};
+  if (u < units) indices(wu, 0, ia, ib);
+  while (u < units) {
+    // The next k-step, and its indices (loads in flight while this stage is produced).
+    unit_type nwu = wu;
+    index_t nu = u;
+    int nkt = kt + 1;
+    if (nkt == wu.ksteps) nu = seek(u + gridDim.x, nwu), nkt = 0;
+    int na[NA] = {}, nb[NB] = {};
+    if (nu < units) indices(nwu, nkt, na, nb);
+
+    int ac0 = 0, ac1 = 0, bc0 = 0, bc1 = 0;
+    p.a_coord(wu, kt, ac0, ac1);
+    p.b_coord(wu, kt, bc0, bc1);
+    unsigned char* sa = smem + s * S::stage_bytes;
+    unsigned char* sb = sa + S::a_bytes;
+    unsigned boxb = 0;
+    if (t == 0) {
+      if constexpr (!gathered(A)) boxb += box_bytes<A, S::bm>(ac0, p.a_ext);
+      if constexpr (!gathered(B)) boxb += box_bytes<B, S::bn>(bc0, p.b_ext);
     }
+    hw::mbar_wait(&empty[s], ph ^ 1u);
+    if (!gather_any || !by_tma) {
+      if (t == 0 && has_box) {
+        hw::mbar_expect_tx(&full[s], boxb);  // the box thread's arrival, with its bytes
+        if constexpr (!gathered(A)) box_load<A, S::bm>(sa, map_a, &full[s], ac0, ac1, p.a_ext);
+        if constexpr (!gathered(B)) box_load<B, S::bn>(sb, map_b, &full[s], bc0, bc1, p.b_ext);
+      }
+      if constexpr (gathered(A)) cp_copy<A, S::bm>(hw::smem_addr(sa), ia, w, lane, p.ga, ac0);
+      if constexpr (gathered(B)) cp_copy<B, S::bn>(hw::smem_addr(sb), ib, w, lane, p.gb, bc0);
+      if constexpr (gather_any) hw::cp_async_arrive(&full[s]);
+    } else {
+      unsigned bytes = 0;
+      bool zeroed = false;
+      if constexpr (gathered(A))
+        zeroed |= tma_rows_prepare<A, S::bm>(sa, ia, t, ac0, p.a_ext, bytes);
+      if constexpr (gathered(B))
+        zeroed |= tma_rows_prepare<B, S::bn>(sb, ib, t, bc0, p.b_ext, bytes);
+      if (zeroed) hw::fence_proxy_async();  // zeros (generic proxy) → wgmma reads
+      // One arrival per producer warp, with its bytes, before the warp issues its boxes.
+      bytes = __reduce_add_sync(0xFFFFFFFFu, bytes) + boxb;
+      if (lane == 0) hw::mbar_expect_tx(&full[s], bytes);
+      __syncwarp();
+      if (t == 0) {
+        if constexpr (!gathered(A)) box_load<A, S::bm>(sa, map_a, &full[s], ac0, ac1, p.a_ext);
+        if constexpr (!gathered(B)) box_load<B, S::bn>(sb, map_b, &full[s], bc0, bc1, p.b_ext);
+      }
+      if constexpr (gathered(A)) tma_rows_load<A, S::bm>(sa, ia, t, map_a, &full[s], ac0, p.a_ext);
+      if constexpr (gathered(B)) tma_rows_load<B, S::bn>(sb, ib, t, map_b, &full[s], bc0, p.b_ext);
+    }
+    if (++s == S::stages) s = 0, ph ^= 1u;
+#pragma unroll
+    for (int i = 0; i < NA; ++i) ia[i] = na[i];
+#pragma unroll
+    for (int i = 0; i < NB; ++i) ib[i] = nb[i];
+    wu = nwu, u = nu, kt = nkt;
   }
   // Leave only once this thread's copies have landed (their mbarrier arrivals are pending).
   if (gather_any && !by_tma) hw::cp_async_wait_all();
@@ -336,7 +408,7 @@ __device__ __forceinline__ void consume(const P& p, unsigned char* smem, std::ui
   const index_t units = p.tiles_m * p.tiles_n;
   for (index_t u = blockIdx.x; u < units; u += gridDim.x) {
     index_t mt, nt;
-    unit_coords(u, p.tiles_m, p.tiles_n, mt, nt);
+    unit_coords(u, p.tiles_m, p.tiles_n, p.group, mt, nt);
     const auto wu = p.unit(mt, nt);
 #pragma unroll
     for (int i = 0; i < WN / 2; ++i) acc[i] = 0.f;
@@ -420,11 +492,11 @@ __global__ void __launch_bounds__(THREADS, 1)
   std::uint64_t* empty = full + S::stages;
   constexpr bool gather_any = gathered(P::a_op) || gathered(P::b_op);
   if (threadIdx.x == 0) {
-    // Arrivals per stage: one (the box thread) without gathers; every producer thread on the
+    // Arrivals per stage: one (the box thread) without gathers; one per producer warp on the
     // TMA-rows path; every producer thread's cp.async arrival plus the box thread on cp.async.
     const unsigned arrivals = !gather_any ? 1u
                               : p.mode == gather::tma_rows
-                                  ? 128u
+                                  ? 4u
                                   : 128u + (gathered(P::a_op) && gathered(P::b_op) ? 0u : 1u);
     for (int s = 0; s < S::stages; ++s) {
       hw::mbar_init(&full[s], arrivals);

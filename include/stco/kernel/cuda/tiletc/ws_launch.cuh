@@ -1,6 +1,7 @@
 // stco/kernel/cuda/tiletc/ws_launch.cuh — the host side of the Hopper warp-specialized mainloop
-// (ws_kernel.cuh): the run-time switch, the TMA maps, the persistent grid, and the forward of
-// tile_wise<128> (fwd_tiles) and of channel / dense (fwd_rows) routed through it.
+// (ws_kernel.cuh): the run-time switch, the TMA maps, the persistent grid, the forward of
+// tile_wise<128> (fwd_tiles) and of channel / dense (fwd_rows), and the dW of tile_wise<128>
+// (dw_tiles) routed through it.
 //
 // ws_forward(view, ...) returns false when the call does not fit the kernel (switch off, no
 // sm_90a code on the device, tile height other than 128, N or K not a multiple of 8,
@@ -12,8 +13,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "stco/core/cuda/check.cuh"
+#include "stco/expr/epilogue.hpp"
 #include "stco/kernel/cuda/sp24/tensor_map.cuh"
 #include "stco/kernel/cuda/tiletc/launch.cuh"
 #include "stco/kernel/cuda/tiletc/matmul_forward.cuh"
@@ -40,6 +43,12 @@ inline int& ws_grid_limit() {
   static int limit = 0;
   return limit;
 }
+/// Row tiles per group of the persistent walk (0: the problem's default, ws::GROUP); benchmarks
+/// switch it.
+inline int& ws_group() {
+  static int group = 0;
+  return group;
+}
 inline bool use_ws() { return prefer_ws() && use_wgmma(); }
 
 namespace ws {
@@ -55,8 +64,9 @@ inline CUtensorMap map16(const void* base, index_t rows, index_t cols, index_t p
 }
 
 template <class P>
-void launch(const P& p, const CUtensorMap& map_a, const CUtensorMap& map_b, cudaStream_t stream) {
+void launch(P p, const CUtensorMap& map_a, const CUtensorMap& map_b, cudaStream_t stream) {
   using S = typename P::shape_t;
+  if (ws_group() > 0) p.group = ws_group();
   auto* kernel = &ws_kernel<P>;
   allow_smem(kernel, S::smem_bytes);
   const index_t units = p.tiles_m * p.tiles_n;
@@ -70,6 +80,71 @@ void launch(const P& p, const CUtensorMap& map_a, const CUtensorMap& map_b, cuda
 inline bool aligned_all(const void* a, const void* b, const void* c, const void* d) {
   return aligned16(a) && aligned16(b) && aligned16(c) && (d == nullptr || aligned16(d));
 }
+
+/// dZ = chain.core_gradient(dY, row, pos, act) as 16-bit values, 8 a thread (N % 8 == 0).
+template <class V, class Chain>
+__global__ void dz_kernel(const std::uint16_t* dy, const float* act, std::uint16_t* dz, index_t R,
+                          index_t N, Chain chain) {
+  const index_t per_row = N / 8, n = R * per_row;
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    const index_t row = i / per_row, pos = i * 8;
+    const uint4 w = *reinterpret_cast<const uint4*>(dy + pos);
+    float a[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+    if constexpr (Chain::has_activation) {
+      const float4 a0 = *reinterpret_cast<const float4*>(act + pos);
+      const float4 a1 = *reinterpret_cast<const float4*>(act + pos + 4);
+      a[0] = a0.x, a[1] = a0.y, a[2] = a0.z, a[3] = a0.w;
+      a[4] = a1.x, a[5] = a1.y, a[6] = a1.z, a[7] = a1.w;
+    }
+    const std::uint32_t in[4] = {w.x, w.y, w.z, w.w};
+    std::uint32_t o[4];
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const float d0 =
+          chain.core_gradient(tc_value<V>::to_float(static_cast<std::uint16_t>(in[e] & 0xFFFFu)),
+                              row, pos + 2 * e, a[2 * e]);
+      const float d1 =
+          chain.core_gradient(tc_value<V>::to_float(static_cast<std::uint16_t>(in[e] >> 16)), row,
+                              pos + 2 * e + 1, a[2 * e + 1]);
+      o[e] = tc_value<V>::pack(d0, d1);
+    }
+    *reinterpret_cast<uint4*>(dz + pos) = make_uint4(o[0], o[1], o[2], o[3]);
+  }
+}
+
+/// The 16-bit dZ [R, N] of a gradient: dY itself when the chain is empty, else a buffer written
+/// by dz_kernel and freed in stream order.
+template <class V, class Chain>
+class dz_buffer {
+ public:
+  dz_buffer(const V* dy, const float* act, index_t R, index_t N, const Chain& chain, cudaStream_t s)
+      : s_(s) {
+    if constexpr (std::is_same_v<Chain, ::stco::chain<>>) {
+      (void)act, (void)R, (void)N, (void)chain;
+      p_ = reinterpret_cast<const std::uint16_t*>(dy);
+    } else {
+      STCO_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&own_),
+                                      static_cast<std::size_t>(R * N) * sizeof(std::uint16_t), s));
+      const index_t blocks = std::min<index_t>(ceil_div(R * N / 8, index_t{256}), 8 * sm_count());
+      dz_kernel<V, Chain><<<static_cast<unsigned>(blocks), 256, 0, s>>>(
+          reinterpret_cast<const std::uint16_t*>(dy), act, own_, R, N, chain);
+      STCO_CUDA_CHECK(cudaGetLastError());
+      p_ = own_;
+    }
+  }
+  dz_buffer(const dz_buffer&) = delete;
+  dz_buffer& operator=(const dz_buffer&) = delete;
+  ~dz_buffer() {
+    if (own_) cudaFreeAsync(own_, s_);
+  }
+  const std::uint16_t* get() const { return p_; }
+
+ private:
+  const std::uint16_t* p_ = nullptr;
+  std::uint16_t* own_ = nullptr;
+  cudaStream_t s_;
+};
 
 }  // namespace ws
 
@@ -100,6 +175,9 @@ bool ws_forward(const tile_wise_view<T, Col>& w, index_t value_count, const V* v
     P p{};
     p.tiles_m = tiles;
     p.tiles_n = ceil_div(N, index_t{256});
+    // Column tile by column tile over (up to) 64 row tiles: the X rows of a column slice stay in
+    // L2 while every tile gathers from them (H100 8192³ 75 %: 1176 → 985 µs against groups of 16).
+    p.group = 64;
     p.mode = ws_gather_mode();
     p.gb = ws::rows_src{reinterpret_cast<const std::uint16_t*>(X), N, static_cast<int>(N)};
     p.a_ext = T;
@@ -112,6 +190,52 @@ bool ws_forward(const tile_wise_view<T, Col>& w, index_t value_count, const V* v
     p.stash = st;
     p.chain = chain;
     const CUtensorMap ma = ws::map16(vals, value_count / T, T, T, 64);
+    const CUtensorMap mb =
+        p.mode == ws::gather::tma_rows ? ws::map16(X, w.K, N, N, 1) : CUtensorMap{};
+    ws::launch(p, ma, mb, stream);
+    return true;
+  }
+}
+
+/// Layouts whose dW the warp-specialized kernel does not take.
+template <class View, class V, class Chain>
+bool ws_grad_w(const View&, index_t, index_t, const V*, const V*, const float*, V*, index_t,
+               const Chain&, cudaStream_t) {
+  return false;
+}
+
+/// dW of tile_wise<128> at its slots: dW_t = dZ[tile rows, :] · X[cols_t, :]ᵀ, dZ by TMA boxes
+/// (formed first by dz_kernel unless the chain is empty), the X rows gathered, units over
+/// (row tile, 256 slots), the reduction over N.
+template <int T, class Col, class V, class Chain>
+bool ws_grad_w(const tile_wise_view<T, Col>& w, index_t max_kc, index_t value_count, const V* X,
+               const V* dY, const float* z, V* dW, index_t N, const Chain& chain,
+               cudaStream_t stream) {
+  if constexpr (T != 128) {
+    (void)w, (void)max_kc, (void)value_count, (void)X, (void)dY, (void)z, (void)dW, (void)N,
+        (void)chain, (void)stream;
+    return false;
+  } else {
+    const float* act = Chain::has_activation ? z : nullptr;
+    const index_t tiles = w.row_tiles();
+    if (!use_ws() || tiles == 0 || N == 0 || N % 8 != 0 || value_count <= 0 || max_kc <= 0 ||
+        (Chain::has_activation && act == nullptr) || !ws::aligned_all(X, dY, dW, act))
+      return false;
+    const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream);
+    using P = ws::dw_tiles<T, Col, V>;
+    P p{};
+    p.tiles_m = tiles;
+    p.tiles_n = ceil_div(max_kc, index_t{256});
+    p.mode = ws_gather_mode();
+    p.gb = ws::rows_src{reinterpret_cast<const std::uint16_t*>(X), N, static_cast<int>(N)};
+    p.a_ext = static_cast<int>(N);
+    p.b_ext = static_cast<int>(N);
+    p.ptr = w.ptr;
+    p.cols = w.cols;
+    p.N = N;
+    p.dw = reinterpret_cast<std::uint16_t*>(dW);
+    p.scale = 1.f;
+    const CUtensorMap ma = ws::map16(dz.get(), w.R, N, N, 128);
     const CUtensorMap mb =
         p.mode == ws::gather::tma_rows ? ws::map16(X, w.K, N, N, 1) : CUtensorMap{};
     ws::launch(p, ma, mb, stream);
