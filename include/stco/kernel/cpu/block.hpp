@@ -75,22 +75,27 @@ struct layout_kernel<block<BR, BC>> {
     });
   }
 
+  /// dW of block rows [u0, u1): each block's BR×BC dots in register tiles of up to 3 rows × 4
+  /// columns (dot_tile).
   template <class C>
   static void sampled(const E& e, const C* G, index_t ldg, const C* B, index_t ldb, index_t n,
                       C* dvals, index_t u0, index_t u1) {
     const matrix_shape s = e.logical_shape();
     e.col_index().visit([&](const auto* bcol, index_t) {
-      C* outs[row_capacity(BR)];
       const C* grows[row_capacity(BR)];
+      const C* brows[row_capacity(BC)];
       for (index_t br = u0; br < u1; ++br) {
         const index_t rows = std::min<index_t>(BR, s.rows - br * BR);
         for (index_t i = 0; i < rows; ++i) grows[i] = G + (br * BR + i) * ldg;
         for (index_t p = e.row_ptr()[br]; p < e.row_ptr()[br + 1]; ++p) {
           const index_t c0 = static_cast<index_t>(bcol[p]) * BC;
-          for (index_t j = 0; j < std::min<index_t>(BC, s.cols - c0); ++j) {
-            for (index_t i = 0; i < rows; ++i) outs[i] = dvals + (p * BR + i) * BC + j;
-            multi_dot_rows(outs, grows, rows, B + (c0 + j) * ldb, n);
-          }
+          const index_t nc = std::min<index_t>(BC, s.cols - c0);
+          for (index_t j = 0; j < nc; ++j) brows[j] = B + (c0 + j) * ldb;
+          // Value (row i, column j) of block p is at (p·BR + i)·BC + j.
+          for (index_t i = 0; i < rows; i += 3)
+            for (index_t j = 0; j < nc; j += 4)
+              dot_tile(dvals + (p * BR + i) * BC + j, BC, 1, grows + i,
+                       std::min<index_t>(3, rows - i), brows + j, std::min<index_t>(4, nc - j), n);
         }
       }
     });

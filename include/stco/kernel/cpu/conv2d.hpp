@@ -150,39 +150,95 @@ void conv2d_grad_x(const sparse_matrix<T, L>& W, const conv_geometry& g, const T
   });
 }
 
+/// pack_conv_dz for rows [r0, r1) of G only (zero beyond Cout and for j ≥ np).
+template <class T, class Chain>
+void pack_conv_dz_rows(const T* dY, const acc_t<T>* stash, index_t Cout, index_t r0, index_t r1,
+                       index_t p0, index_t np, index_t width, const Chain& ch, acc_t<T>* G) {
+  using C = acc_t<T>;
+  std::fill(G + r0 * width, G + r1 * width, C(0));
+  const index_t c1 = std::min(r1, Cout);
+  for (index_t j = 0; j < np; ++j)
+    for (index_t co = r0; co < c1; ++co) {
+      const index_t pos = (p0 + j) * Cout + co;
+      G[co * width + j] =
+          ch.core_gradient(to_compute<C>(dY[pos]), co, pos, stash ? stash[pos] : C(0));
+    }
+}
+
+/// dW of a convolution. Tasks are slices of the pixels (each accumulating its own partial dW,
+/// summed at the end) times blocks of units; few pixels give one slice and row blocks instead,
+/// so small layers still use every thread. A slice walks its pixels in chunks sized to it
+/// (dw_chunk_for: never padded to a fixed width), and each chunk's units in L2-sized runs.
 template <class T, class L, class Chain>
 void conv2d_grad_w(const sparse_matrix<T, L>& W, const T* X, const conv_geometry& g, const T* dY,
                    const acc_t<T>* stash, const Chain& ch, acc_t<T>* dvals) {
   using C = acc_t<T>;
   using KL = layout_kernel<L>;
   using GK = generic_kernel<L>;
-  constexpr index_t CW = dw_chunk<C>;
+  constexpr index_t Wd = simd<C>::width;
   const auto& e = W.entity();
   const index_t Cout = g.out_c, Kg = g.k(), P = g.pixels(), nvals = W.value_count();
   const index_t PR = std::max(KL::padded_rows(e), Cout);
-  const index_t slices = std::min<index_t>(num_threads(), ceil_div(P, CW));
-  std::vector<C> partial(static_cast<std::size_t>(std::max<index_t>(slices - 1, 0) * nvals));
-  parallel_for(slices, [&](index_t s) {
+  const index_t U = KL::units(e), threads = num_threads();
+  // The gathered patches of one chunk (Kg rows) stay within about 16 MiB (L3); a 4 MiB bound
+  // shortened the chunks of the deep layers and cost them a third of their speed.
+  const index_t cap = std::max<index_t>(
+      2 * chunk_cols<C>, (index_t{16} << 20) / (Kg * static_cast<index_t>(sizeof(C))));
+  // Slices of at least 128 pixels (shorter dots lose to their sums); with fewer slices than
+  // threads, row blocks share a slice (each gathers the slice's patches again).
+  const index_t slices = std::clamp<index_t>(P / 128, 1, std::max<index_t>(threads, 1));
+  const index_t rblocks =
+      g.groups == 1 && U > 0 ? std::clamp<index_t>(ceil_div(threads, slices), 1, U) : 1;
+  const index_t rows_per_unit =
+      std::is_same_v<L, channel> ? 1 : std::max<index_t>(1, PR / std::max<index_t>(U, 1));
+  std::fill(dvals, dvals + nvals, C(0));
+  std::vector<C> partial(static_cast<std::size_t>((slices - 1) * nvals));
+  parallel_for(slices * rblocks, [&](index_t task) {
+    const index_t s = task / rblocks, b = task % rblocks;
     C* dv = s == 0 ? dvals : partial.data() + (s - 1) * nvals;
-    std::fill(dv, dv + nvals, C(0));
+    const index_t q0 = P * s / slices, q1 = P * (s + 1) / slices;
+    const index_t CW = dw_chunk_for<C>(q1 - q0, cap), ldb = dw_ld<C>(CW);
+    const index_t run = dw_run_units<C>(CW, rows_per_unit);
+    const index_t u0 = U * b / rblocks, u1 = U * (b + 1) / rblocks;
     C* G = scratch<C, 0>(PR * CW);
-    C* B = scratch<C, 1>(Kg * CW);
-    const index_t q0 = ceil_div(P, CW) * s / slices * CW;
-    const index_t q1 = std::min(P, ceil_div(P, CW) * (s + 1) / slices * CW);
+    C* B = scratch<C, 1>(Kg * ldb);
     for (index_t p0 = q0; p0 < q1; p0 += CW) {
-      const index_t np = std::min(CW, q1 - p0);
-      pack_conv_dz(dY, stash, Cout, PR, p0, np, CW, ch, G);
-      for (index_t gi = 0; gi < g.groups; ++gi) {
-        gather_patches(X, g, gi, p0, np, CW, B);
-        if (g.groups == 1)
-          KL::sampled(e, G, CW, B, CW, CW, dv, 0, KL::units(e));
-        else
-          GK::sampled(e, G, CW, B, CW, CW, dv, gi * g.cout_g(), (gi + 1) * g.cout_g());
+      const index_t np = std::min(CW, q1 - p0), nv = round_up(np, Wd);
+      if (g.groups != 1) {
+        pack_conv_dz_rows(dY, stash, Cout, 0, PR, p0, np, CW, ch, G);
+        for (index_t gi = 0; gi < g.groups; ++gi) {
+          gather_patches(X, g, gi, p0, np, nv, B);
+          GK::sampled(e, G, CW, B, nv, nv, dv, gi * g.cout_g(), (gi + 1) * g.cout_g());
+        }
+        continue;
+      }
+      gather_patches(X, g, 0, p0, np, ldb, B);
+      for (index_t a = u0; a < u1; a += run) {
+        const index_t a1 = std::min(u1, a + run);
+        if constexpr (std::is_same_v<L, channel>) {
+          for (index_t u = a; u < a1; ++u) {
+            const auto [r0, r1] = dw_unit_rows<L, KL>(e, u);
+            pack_conv_dz_rows(dY, stash, Cout, r0, r1, p0, np, CW, ch, G);
+          }
+        } else {
+          const index_t r0 = dw_unit_rows<L, KL>(e, a).first;
+          const index_t r1 = std::min(PR, dw_unit_rows<L, KL>(e, a1 - 1).second);
+          pack_conv_dz_rows(dY, stash, Cout, r0, r1, p0, np, CW, ch, G);
+        }
+        KL::sampled(e, G, CW, B, ldb, nv, dv, a, a1);
       }
     }
   });
-  for (index_t s = 1; s < slices; ++s)
-    for (index_t i = 0; i < nvals; ++i) dvals[i] += partial[(s - 1) * nvals + i];
+  if (slices > 1) {
+    const index_t pieces = std::min<index_t>(ceil_div(nvals, 4096), 4 * threads);
+    parallel_for(pieces, [&](index_t b) {
+      const index_t i0 = nvals * b / pieces, i1 = nvals * (b + 1) / pieces;
+      for (index_t s = 1; s < slices; ++s) {
+        const C* src = partial.data() + (s - 1) * nvals;
+        for (index_t i = i0; i < i1; ++i) dvals[i] += src[i];
+      }
+    });
+  }
 }
 
 }  // namespace stco::kernel::cpu

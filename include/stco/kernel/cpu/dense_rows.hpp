@@ -53,18 +53,25 @@ struct dense_rows_kernel {
     }
   }
 
+  /// dW of rows [u0, u1): register tiles of 3 rows × 4 columns (dot_tile), k-blocked so the
+  /// block's B rows stay in L1 while every row group of the run passes over them.
   template <class C>
   static void sampled(const E& e, const C* G, index_t ldg, const C* B, index_t ldb, index_t n,
                       C* dvals, index_t u0, index_t u1, RowOf row_of) {
     const index_t K = e.logical_shape().cols;
-    C* outs[row_capacity(1)];
-    const C* grows[row_capacity(1)];
-    for (index_t i = u0; i < u1; i += 4) {
-      const index_t nr = std::min<index_t>(4, u1 - i);
-      for (index_t q = 0; q < nr; ++q) grows[q] = G + row_of(i + q) * ldg;
-      for (index_t k = 0; k < K; ++k) {
-        for (index_t q = 0; q < nr; ++q) outs[q] = dvals + (i + q) * K + k;
-        multi_dot_rows(outs, grows, nr, B + k * ldb, n);
+    const index_t kb = std::max<index_t>(4, 16384 / (n * static_cast<index_t>(sizeof(C))) / 4 * 4);
+    const C* grows[4];
+    const C* brows[4];
+    for (index_t k0 = 0; k0 < K; k0 += kb) {
+      const index_t k1 = std::min(K, k0 + kb);
+      for (index_t i = u0; i < u1; i += 3) {
+        const index_t nr = std::min<index_t>(3, u1 - i);
+        for (index_t q = 0; q < nr; ++q) grows[q] = G + row_of(i + q) * ldg;
+        for (index_t k = k0; k < k1; k += 4) {
+          const index_t nk = std::min<index_t>(4, k1 - k);
+          for (index_t q = 0; q < nk; ++q) brows[q] = B + (k + q) * ldb;
+          dot_tile(dvals + i * K + k, K, 1, grows, nr, brows, nk, n);
+        }
       }
     }
   }

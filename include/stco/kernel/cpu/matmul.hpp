@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include "stco/core/parallel.hpp"
 #include "stco/kernel/cpu/block.hpp"
@@ -162,39 +163,107 @@ void matmul_grad_x(const sparse_matrix<T, L>& W, const T* dY, index_t N, const a
   });
 }
 
-/// Columns of one dW chunk: long enough that a dot product amortizes its horizontal sum, short
-/// enough that a run of G rows and a k-block of B rows (16 KiB each) share L1.
+#ifndef STCO_DW_CHUNK_BYTES
+#define STCO_DW_CHUNK_BYTES 2048
+#endif
+/// Longest dW chunk (columns of dZ and X per dot product): long enough that a dot amortizes its
+/// horizontal sum and its slot walk (with 256-byte rows they took four fifths of the time).
 template <class C>
-inline constexpr index_t dw_chunk = 2 * chunk_cols<C>;
+inline constexpr index_t dw_chunk_max = std::max<index_t>(2 * chunk_cols<C>,
+                                                          STCO_DW_CHUNK_BYTES /
+                                                              static_cast<index_t>(sizeof(C)));
+
+/// The dW chunk for n columns: n itself (rounded up to the vector width) when it fits, else n cut
+/// evenly into chunks of at most dw_chunk_max (and at most `cap`). A chunk never pads n up to a
+/// fixed width: the dots run over round_up(n, width) columns, not over zeros.
+template <class C>
+inline index_t dw_chunk_for(index_t n, index_t cap = dw_chunk_max<C>) {
+  constexpr index_t W = simd<C>::width;
+  const index_t most = std::max<index_t>(W, std::min(dw_chunk_max<C>, cap) / W * W);
+  const index_t pieces = ceil_div(std::max<index_t>(n, 1), most);
+  return round_up(ceil_div(std::max<index_t>(n, 1), pieces), W);
+}
+
+/// Units per dW run: the run's dZ rows of one chunk (`cw` columns) fill about 128 KiB, so they
+/// stay in L2 while the layout kernel walks the chunk's X rows in L1-sized k-blocks (one unit
+/// per run made every k-block of X stream from L3 per few rows).
+template <class C>
+inline index_t dw_run_units(index_t cw, index_t rows_per_unit) {
+  return std::max<index_t>(
+      1, 131072 / (cw * static_cast<index_t>(sizeof(C))) / std::max<index_t>(1, rows_per_unit));
+}
+
+/// The logical row of unit u's first row and one past its last (channel: the kept row).
+template <class L, class KL, class E>
+std::pair<index_t, index_t> dw_unit_rows(const E& e, index_t u) {
+  if constexpr (std::is_same_v<L, channel>) {
+    const index_t r = e.rows()[u];
+    return {r, r + 1};
+  } else {
+    return {unit_row<KL>(e, u), unit_row<KL>(e, u + 1)};
+  }
+}
+
+/// Leading dimension of a packed copy of rows of n values: a multiple of the vector width, and
+/// not a multiple of 4 KiB (rows 4 KiB apart share L1 sets).
+template <class C>
+inline index_t dw_ld(index_t n) {
+  constexpr index_t W = simd<C>::width;
+  index_t ld = round_up(std::max<index_t>(n, 1), W);
+  if ((ld * static_cast<index_t>(sizeof(C))) % 4096 == 0)
+    ld += 64 / static_cast<index_t>(sizeof(C));
+  return ld;
+}
 
 /// dW at W's kept addresses: dvals (compressed, compute type) = Σ_n dZ[r, n]·X[k, n].
+///
+/// X is packed once (compute type, padded rows) and shared by all tasks; a task is a block of
+/// units, walked in L2-sized runs; per run and chunk, dZ of the run's rows is packed and the
+/// layout kernel takes the dots with the chunk of X.
 template <class T, class L, class Chain>
 void matmul_grad_w(const sparse_matrix<T, L>& W, matrix_view<const T> X, const T* dY,
                    const acc_t<T>* stash, const Chain& ch, acc_t<T>* dvals) {
   using C = acc_t<T>;
   using KL = layout_kernel<L>;
-  constexpr index_t CW = dw_chunk<C>;
   const auto& e = W.entity();
   const index_t R = W.rows(), K = W.cols(), N = X.extent(1);
   const index_t U = KL::units(e), PR = KL::padded_rows(e);
-  const index_t blocks = unit_blocks(1, U, rows_splittable<L>);
+  const index_t CW = dw_chunk_for<C>(N), ldx = dw_ld<C>(N);
   std::fill(dvals, dvals + W.value_count(), C(0));
+  if (U == 0 || N == 0) return;
+  aligned_array<C> xp;
+  C* Xp = xp.reserve(K * ldx);
+  {
+    const index_t pieces = std::min<index_t>(K, 4 * static_cast<index_t>(num_threads()));
+    parallel_for(pieces, [&](index_t b) {
+      const index_t k0 = K * b / pieces, k1 = K * (b + 1) / pieces;
+      pack_columns(make_matrix_view(X.data() + k0 * N, k1 - k0, N), 0, N, ldx, Xp + k0 * ldx);
+    });
+  }
+  const index_t rows_per_unit = std::is_same_v<L, channel> ? 1 : std::max<index_t>(1, PR / U);
+  const index_t run = dw_run_units<C>(CW, rows_per_unit);
+  // Blocks of whole runs where there are enough, else of units, so every thread has work.
+  const index_t blocks = unit_blocks(1, U, true);
   parallel_for(blocks, [&](index_t b) {
     const index_t u0 = U * b / blocks, u1 = U * (b + 1) / blocks;
-    const index_t r0 = rows_splittable<L> ? unit_row<KL>(e, u0) : 0;
-    const index_t r1 = rows_splittable<L> ? std::min(PR, unit_row<KL>(e, u1)) : PR;
     C* G = scratch<C, 0>(PR * CW);
-    for (index_t n0 = 0; n0 < N; n0 += CW) {
-      const index_t nc = std::min(CW, N - n0);
-      const index_t nv = round_up(nc, index_t{simd<C>::width});
-      pack_matmul_dz(dY, stash, R, N, n0, nc, CW, r0, r1, ch, G);
-      C* B = scratch<C, 1>(K * nv);
-      pack_columns(X, n0, nc, nv, B);
-      const index_t run =
-          std::max<index_t>(1, 16384 / (CW * static_cast<index_t>(sizeof(C))) /
-                                   std::max<index_t>(1, PR / std::max<index_t>(U, 1)));
-      for (index_t u = u0; u < u1; u += run)
-        KL::sampled(e, G, CW, B, nv, nv, dvals, u, std::min(u1, u + run));
+    for (index_t a = u0; a < u1; a += run) {
+      const index_t a1 = std::min(u1, a + run);
+      for (index_t n0 = 0; n0 < N; n0 += CW) {
+        const index_t nc = std::min(CW, N - n0);
+        const index_t nv = round_up(nc, index_t{simd<C>::width});
+        if constexpr (std::is_same_v<L, channel>) {
+          for (index_t u = a; u < a1; ++u) {
+            const auto [r0, r1] = dw_unit_rows<L, KL>(e, u);
+            pack_matmul_dz(dY, stash, R, N, n0, nc, CW, r0, r1, ch, G);
+          }
+        } else {
+          const index_t r0 = dw_unit_rows<L, KL>(e, a).first;
+          const index_t r1 = std::min(PR, dw_unit_rows<L, KL>(e, a1 - 1).second);
+          pack_matmul_dz(dY, stash, R, N, n0, nc, CW, r0, r1, ch, G);
+        }
+        KL::sampled(e, G, CW, Xp + n0, ldx, nv, dvals, a, a1);
+      }
     }
   });
 }

@@ -213,20 +213,99 @@ STCO_ALWAYS_INLINE void hsum4_add(const typename simd<C>::type (&a)[4], C* const
 }
 
 /// out[i] += dot(g_rows[i][0, n), b[0, n)) for i < RB; n is a multiple of the vector width.
+/// Two accumulators per dot: 2·RB independent FMA chains cover the FMA latency (RB = 4 with one
+/// chain each left the loop latency-bound at half the FMA rate).
 template <int RB, class C>
 STCO_ALWAYS_INLINE void multi_dot(C* const* out, const C* const* g_rows, const C* b, index_t n) {
   using S = simd<C>;
   constexpr int W = S::width;
-  typename S::type a[RB];
-  for (int i = 0; i < RB; ++i) a[i] = S::zero();
-  for (index_t q = 0; q < n; q += W) {
-    const auto bv = S::load(b + q);
-    for (int i = 0; i < RB; ++i) a[i] += bv * S::load(g_rows[i] + q);
+  typename S::type a[RB], c[RB];
+  for (int i = 0; i < RB; ++i) a[i] = c[i] = S::zero();
+  index_t q = 0;
+  for (; q + 2 * W <= n; q += 2 * W) {
+    const auto b0 = S::load(b + q), b1 = S::load(b + q + W);
+    for (int i = 0; i < RB; ++i) {
+      a[i] += b0 * S::load(g_rows[i] + q);
+      c[i] += b1 * S::load(g_rows[i] + q + W);
+    }
   }
+  if (q < n) {
+    const auto b0 = S::load(b + q);
+    for (int i = 0; i < RB; ++i) a[i] += b0 * S::load(g_rows[i] + q);
+  }
+  for (int i = 0; i < RB; ++i) a[i] += c[i];
   if constexpr (RB == 4)
     hsum4_add<C>(a, out);
   else
     for (int i = 0; i < RB; ++i) *out[i] += hsum<C>(a[i]);
+}
+
+/// out[i·rs + j·cs] += dot(g[i][0, n), b[j][0, n)) for i < RB, j < KB: a register tile of RB×KB
+/// dot products, RB + KB vector loads per RB·KB FMAs (multi_dot takes RB + 1 per RB, and its G
+/// rows came from L2 on every call). n is a multiple of the vector width.
+template <int RB, int KB, class C>
+STCO_ALWAYS_INLINE void dot_block(C* out, index_t rs, index_t cs, const C* const* g,
+                                  const C* const* b, index_t n) {
+  using S = simd<C>;
+  constexpr int W = S::width;
+  typename S::type a[RB][KB];
+  for (int i = 0; i < RB; ++i)
+    for (int j = 0; j < KB; ++j) a[i][j] = S::zero();
+  for (index_t q = 0; q < n; q += W) {
+    typename S::type gv[RB];
+    for (int i = 0; i < RB; ++i) gv[i] = S::load(g[i] + q);
+    for (int j = 0; j < KB; ++j) {
+      auto bv = S::load(b[j] + q);
+      in_register(bv);
+      for (int i = 0; i < RB; ++i) a[i][j] += gv[i] * bv;
+    }
+  }
+  for (int i = 0; i < RB; ++i) {
+    if constexpr (KB == 4) {
+      C* o[4] = {out + i * rs, out + i * rs + cs, out + i * rs + 2 * cs, out + i * rs + 3 * cs};
+      hsum4_add<C>(a[i], o);
+    } else {
+      for (int j = 0; j < KB; ++j) out[i * rs + j * cs] += hsum<C>(a[i][j]);
+    }
+  }
+}
+
+/// dot_block for any nr ≤ 3 rows of G and nk ≤ 4 rows of B.
+template <class C>
+inline void dot_tile(C* out, index_t rs, index_t cs, const C* const* g, index_t nr,
+                     const C* const* b, index_t nk, index_t n) {
+  auto rows = [&](auto rb) {
+    constexpr int RB = decltype(rb)::value;
+    switch (nk) {
+      case 4:
+        dot_block<RB, 4>(out, rs, cs, g, b, n);
+        break;
+      case 3:
+        dot_block<RB, 3>(out, rs, cs, g, b, n);
+        break;
+      case 2:
+        dot_block<RB, 2>(out, rs, cs, g, b, n);
+        break;
+      case 1:
+        dot_block<RB, 1>(out, rs, cs, g, b, n);
+        break;
+      default:
+        break;
+    }
+  };
+  switch (nr) {
+    case 3:
+      rows(std::integral_constant<int, 3>{});
+      break;
+    case 2:
+      rows(std::integral_constant<int, 2>{});
+      break;
+    case 1:
+      rows(std::integral_constant<int, 1>{});
+      break;
+    default:
+      break;
+  }
 }
 
 /// multi_dot for any count of G rows (groups of 4, then single dots).

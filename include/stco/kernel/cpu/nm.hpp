@@ -81,7 +81,8 @@ struct layout_kernel<nm<N, M>> : generic_kernel<nm<N, M>> {
   static void sampled(const E& e, const C* G, index_t ldg, const C* B, index_t ldb, index_t n,
                       C* dvals, index_t u0, index_t u1) {
     const index_t Gs = e.groups();
-    const index_t gb = std::max<index_t>(1, 16384 / (ldb * static_cast<index_t>(sizeof(C))) / M);
+    // Groups per k-block: the block's B rows (n values each) fill about 16 KiB of L1.
+    const index_t gb = std::max<index_t>(1, 16384 / (n * static_cast<index_t>(sizeof(C))) / M);
     for (index_t g0 = 0; g0 < Gs; g0 += gb) {
       const index_t g1 = std::min(Gs, g0 + gb);
       for (index_t r = u0; r < u1; ++r) {
@@ -109,14 +110,22 @@ struct layout_kernel<nm<N, M>> : generic_kernel<nm<N, M>> {
     using S = simd<C>;
     constexpr int W = S::width;
     if (count == 4) {
+      // Two accumulators per slot (8 FMA chains), as multi_dot.
       typename S::type a[4] = {S::zero(), S::zero(), S::zero(), S::zero()};
-      for (index_t q = 0; q < n; q += W) {
-        const auto gv = S::load(g + q);
-        a[0] += gv * S::load(b[0] + q);
-        a[1] += gv * S::load(b[1] + q);
-        a[2] += gv * S::load(b[2] + q);
-        a[3] += gv * S::load(b[3] + q);
+      typename S::type c[4] = {S::zero(), S::zero(), S::zero(), S::zero()};
+      index_t q = 0;
+      for (; q + 2 * W <= n; q += 2 * W) {
+        const auto g0 = S::load(g + q), g1 = S::load(g + q + W);
+        for (int i = 0; i < 4; ++i) {
+          a[i] += g0 * S::load(b[i] + q);
+          c[i] += g1 * S::load(b[i] + q + W);
+        }
       }
+      if (q < n) {
+        const auto g0 = S::load(g + q);
+        for (int i = 0; i < 4; ++i) a[i] += g0 * S::load(b[i] + q);
+      }
+      for (int i = 0; i < 4; ++i) a[i] += c[i];
       hsum4_add<C>(a, out);
       return;
     }

@@ -72,18 +72,31 @@ struct layout_kernel<tile_wise<T>> {
     });
   }
 
+  /// dW of tiles [u0, u1): register tiles of 3 rows × 4 kept columns (dot_tile), the kept
+  /// columns of a tile blocked so that their B rows stay in L1 while all T rows pass over them.
   template <class C>
   static void sampled(const E& e, const C* G, index_t ldg, const C* B, index_t ldb, index_t n,
                       C* dvals, index_t u0, index_t u1) {
+    const index_t cb = std::max<index_t>(4, 16384 / (n * static_cast<index_t>(sizeof(C))) / 4 * 4);
     e.columns().visit([&](const auto* cols, index_t) {
-      C* outs[row_capacity(T)];
-      const C* grows[row_capacity(T)];
+      const C* grows[4];
+      const C* brows[4];
       for (index_t t = u0; t < u1; ++t) {
         const index_t rows = std::min<index_t>(T, e.logical_shape().rows - t * T);
-        for (index_t i = 0; i < rows; ++i) grows[i] = G + (t * T + i) * ldg;
-        for (index_t p = e.tile_ptr()[t]; p < e.tile_ptr()[t + 1]; ++p) {
-          for (index_t i = 0; i < rows; ++i) outs[i] = dvals + p * T + i;
-          multi_dot_rows(outs, grows, rows, B + static_cast<index_t>(cols[p]) * ldb, n);
+        const index_t p0 = e.tile_ptr()[t], p1 = e.tile_ptr()[t + 1];
+        for (index_t c0 = p0; c0 < p1; c0 += cb) {
+          const index_t c1 = std::min(p1, c0 + cb);
+          for (index_t i = 0; i < rows; i += 3) {
+            const index_t nr = std::min<index_t>(3, rows - i);
+            for (index_t q = 0; q < nr; ++q) grows[q] = G + (t * T + i + q) * ldg;
+            for (index_t p = c0; p < c1; p += 4) {
+              const index_t nk = std::min<index_t>(4, c1 - p);
+              for (index_t q = 0; q < nk; ++q)
+                brows[q] = B + static_cast<index_t>(cols[p + q]) * ldb;
+              // Value (kept column p, row i) of the tile's panel is at p·T + i.
+              dot_tile(dvals + p * T + i, 1, T, grows, nr, brows, nk, n);
+            }
+          }
         }
       }
     });
