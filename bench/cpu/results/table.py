@@ -3,6 +3,10 @@
 
     python3 table.py results/2026-11-20-intel-xeon-processor.json > results/table.md
     python3 table.py --summary results/....json     # only the compact table (for the README)
+    python3 table.py BASE.json --dw-step LATER.json  # dW and step rows from a later run
+
+With --dw-step the dW and step rows (and their spreads) come from the second JSON, fwd and dX
+from the first; the header names both runs and which rows come from which.
 
 It reads the median aggregate of every benchmark (or the single run when there was one
 repetition) and prints: the run's machine and conditions, the issue's four targets with PASS or
@@ -125,7 +129,19 @@ def summary(rows, order):
     return out
 
 
-def render(ctx, rows, order, cvs):
+def merge_dw_step(rows, cvs, later_rows, later_cvs):
+    """rows with the dW and step entries of later_rows; cvs likewise."""
+    keep = {"dw", "step"}
+    for key, ops in later_rows.items():
+        for op, b in ops.items():
+            if op in keep:
+                rows.setdefault(key, {})[op] = b
+    cvs = [c for c in cvs if c[1].split("/")[-1] not in keep]
+    cvs += [c for c in later_cvs if c[1].split("/")[-1] in keep]
+    return rows, cvs
+
+
+def render(ctx, rows, order, cvs, later_ctx=None, later_path=None, base_path=None):
     out = []
     w = out.append
     w("# CPU benchmark: stco sparse kernels vs Eigen (bench_ops)")
@@ -167,6 +183,11 @@ def render(ctx, rows, order, cvs):
         w(f"| run-to-run spread (cv of time) | median {100 * statistics.median(vals):.1f}%, "
           f"max {100 * worst[0]:.1f}% ({worst[1]}) |")
     w(f"| bench_ops build | {ctx.get('bench_build', '?')}, SIMD {ctx.get('simd_bytes', '?')} bytes |")
+    if later_ctx is not None:
+        ll = [later_ctx.get("load_before"), later_ctx.get("load_after")]
+        w(f"| rows from two runs | fwd and dX: `{base_path}` ({ctx.get('date', '?')}); dW and step: "
+          f"`{later_path}` ({later_ctx.get('date', '?')}, {later_ctx.get('cpu_model', '?')}, "
+          f"load before {ll[0] or '?'}, after {ll[1] or '?'}; its own Eigen peers) |")
     w("")
 
     w("## Summary")
@@ -282,13 +303,25 @@ def main():
     args = sys.argv[1:]
     only_summary = "--summary" in args
     args = [a for a in args if a != "--summary"]
+    later = None
+    if "--dw-step" in args:
+        i = args.index("--dw-step")
+        if i + 1 >= len(args):
+            sys.exit("usage: table.py [--summary] RESULT.json [--dw-step LATER.json] > table.md")
+        later = args[i + 1]
+        del args[i:i + 2]
     if len(args) != 1:
-        sys.exit("usage: table.py [--summary] RESULT.json > table.md")
+        sys.exit("usage: table.py [--summary] RESULT.json [--dw-step LATER.json] > table.md")
     ctx, rows, order, cvs = load(args[0])
+    later_ctx = None
+    if later:
+        later_ctx, later_rows, _, later_cvs = load(later)
+        rows, cvs = merge_dw_step(rows, cvs, later_rows, later_cvs)
     if only_summary:
         print("\n".join(summary(rows, order)))
     else:
-        print(render(ctx, rows, order, cvs))
+        print(render(ctx, rows, order, cvs, later_ctx, later and later.split("/")[-1],
+                     args[0].split("/")[-1]))
 
 
 if __name__ == "__main__":
