@@ -9,7 +9,9 @@
 //            in one of two forms (gpu/case.hpp): `conv` on NHWC X (implicit im2col inside the
 //            kernels), or `gemm`, matmul(W, X) on the im2col operand X [K, N] — the form of
 //            nm<2,4>, whose sparse-tensor-core path (sp24) has no conv form, and the
-//            kernel-to-kernel comparison for channel and tile_wise;
+//            kernel-to-kernel comparison for channel and tile_wise; `nm<2,4>T` is nm<2,4> on a
+//            transposable mask (its dX on the sparse tensor cores too), tile_wise<128> the tile
+//            the warp-specialized sm_90a forward takes;
 //   cuBLAS   three cublasGemmEx on the im2col shape (fp16 in, fp32 compute): W·X, Wᵀ·dY, dY·Xᵀ;
 //   cuSPARSE CSR SpMM S·X and Sᵀ·dY (Sᵀ's CSR built before timing, as a trainer would keep it),
 //            and dW as cuBLAS's dense dY·Xᵀ read out through S's pattern (cuSPARSE has no fp16
@@ -173,6 +175,7 @@ const std::vector<layout_entry>& layouts() {
   using ng::form;
   static const std::vector<layout_entry> v = {
       {"nm<2,4>:gemm", "nm<2,4>", &ng::make_case<stco::nm<2, 4>, form::gemm>, {0.5}},
+      {"nm<2,4>T:gemm", "nm<2,4>T", &ng::make_case<stco::nm<2, 4>, form::gemm_transposable>, {0.5}},
       {"tile_wise<64>:conv",
        "tile_wise<64>",
        &ng::make_case<stco::tile_wise<64>, form::conv>,
@@ -180,6 +183,10 @@ const std::vector<layout_entry>& layouts() {
       {"tile_wise<64>:gemm",
        "tile_wise<64>",
        &ng::make_case<stco::tile_wise<64>, form::gemm>,
+       {0.5, 0.75}},
+      {"tile_wise<128>:gemm",
+       "tile_wise<128>",
+       &ng::make_case<stco::tile_wise<128>, form::gemm>,
        {0.5, 0.75}},
       {"block<32,32>:conv",
        "block<32,32>",

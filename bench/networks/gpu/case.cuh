@@ -4,11 +4,13 @@
 
 #include <memory>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "../../common/gpu_random.cuh"
 #include "case.hpp"
 #include "stco/cuda.cuh"
+#include "stco/kernel/cuda/sp24/transposable.hpp"
 #include "stco/layouts.hpp"
 
 namespace stco_bench::networks_gpu {
@@ -18,14 +20,23 @@ namespace detail {
 using T = stco::half;
 namespace sc = stco::cuda;
 
-/// The weight [R, K]: uniform random values, magnitude-pruned to layout L on the host.
-template <class L>
+/// The weight [R, K]: uniform random values, magnitude-pruned to layout L on the host (to a
+/// transposable 2:4 mask for form::gemm_transposable where R and K allow it).
+template <class L, form F>
 stco::sparse_matrix<T, L> host_weight(const layer& l, double sparsity) {
   stco::tensor<T, 2> w(stco::dextents<2>(l.R, l.K));
   std::mt19937 g(static_cast<unsigned>(l.R * 131 + l.K * 7 + l.N));
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   for (stco::index_t i = 0; i < w.size(); ++i) w.data()[i] = T(u(g));
-  return stco::prune<L>(w, sparsity);
+  if constexpr (F == form::gemm_transposable) {
+    static_assert(std::is_same_v<L, stco::nm<2, 4>>, "transposable masks are 2:4 masks");
+    // Transposable 4×4 blocks need R and K in multiples of 4 (the stems, K = 27 or 147, are not):
+    // those layers keep the magnitude mask, and their dX the dense-Wᵀ path.
+    if (l.R % 4 == 0 && l.K % 4 == 0) return stco::cuda::sp24::prune_transposable_weight(w);
+    return stco::prune<L>(w, sparsity);
+  } else {
+    return stco::prune<L>(w, sparsity);
+  }
 }
 
 template <class Ext>
@@ -45,7 +56,7 @@ struct case_impl final : gpu_case {
   case_impl(const layer& l, double sparsity, cudaStream_t st)
       : s(st),
         params(l.params),
-        host(host_weight<L>(l, sparsity)),
+        host(host_weight<L, F>(l, sparsity)),
         W(sc::device_sparse_matrix<T, L>::from_host(host, s)),
         dW(W.zeros_like(s)) {
     if constexpr (F == form::conv) {

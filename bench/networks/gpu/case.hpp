@@ -20,8 +20,10 @@ using layer = stco_bench::networks::layer;
 ///   conv  conv2d(W, X) on NHWC X (implicit im2col inside the kernels);
 ///   gemm  matmul(W, X) on the im2col operand X [K, N] (im2col not timed, as for the peers):
 ///         for nm<2,4>, whose sparse-tensor-core path (sp24) has no conv form yet, and as the
-///         kernel-to-kernel comparison for the tile layouts.
-enum class form { conv, gemm };
+///         kernel-to-kernel comparison for the tile layouts;
+///   gemm_transposable  gemm on a transposable 2:4 mask (nm<2,4> only): Wᵀ is 2:4 too, so dX
+///         also runs on the sparse tensor cores (sp24::prune_transposable_weight).
+enum class form { conv, gemm, gemm_transposable };
 
 struct gpu_case {
   virtual ~gpu_case() = default;
