@@ -19,6 +19,22 @@ cat "$OUT"/build-*.log >> "$OUT/build.log"; rm -f "$OUT"/build-*.log
 echo "build rc=$? $((SECONDS-start)) s" | tee -a "$OUT/device.txt"
 grep -E "error" "$OUT/build.log" | head -20
 left=$((560 - (SECONDS-start)))
-timeout $left ctest --test-dir build-gputests -L gpu -R "$(echo $targets | tr ' ' '|')" --output-on-failure --timeout 200 > "$OUT/ctest.log" 2>&1
+timeout $left ctest --test-dir build-gputests -L gpu -R "^($(echo $targets | tr ' ' '|'))\$" --output-on-failure --timeout 200 > "$OUT/ctest.log" 2>&1
 echo "ctest rc=$? $((SECONDS-start)) s" | tee -a "$OUT/device.txt"
 grep -E "tests passed|Passed|Failed|\*\*\*|Timeout" "$OUT/ctest.log" | head -40
+# GPU_SANITIZE=1: compute-sanitizer memcheck on every built test binary, racecheck on the ones
+# with tensor-core kernels, on the quick case lists (STCO_GPU_QUICK=1); summaries to $OUT.
+if [ "${GPU_SANITIZE:-0}" = 1 ]; then
+  for t in $targets; do
+    [ -x "build-gputests/tests/$t" ] || continue
+    STCO_GPU_QUICK=1 timeout 200 compute-sanitizer --tool memcheck --leak-check full \
+      "build-gputests/tests/$t" > "/tmp/memcheck-$t.log" 2>&1
+    echo "memcheck $t rc=$? $(grep -E 'ERROR SUMMARY' "/tmp/memcheck-$t.log" | tail -1)" | tee -a "$OUT/sanitizer.txt"
+    case $t in
+      test_gpu_matmul_16bit | test_sp24_ops | test_tiletc_*)
+        STCO_GPU_QUICK=1 timeout 200 compute-sanitizer --tool racecheck "build-gputests/tests/$t" \
+          > "/tmp/racecheck-$t.log" 2>&1
+        echo "racecheck $t rc=$? $(grep -E 'RACECHECK SUMMARY' "/tmp/racecheck-$t.log" | tail -1)" | tee -a "$OUT/sanitizer.txt" ;;
+    esac
+  done
+fi
