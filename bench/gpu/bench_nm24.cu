@@ -273,6 +273,17 @@ void expr_op(expr_state& x, op o, bool mag, int i, bool relu = false) {
   if (o == op::dw || o == op::step) stco::grad(stco::matmul(W, X), dY, x.s).wrt_into(W, dW);
 }
 
+/// The shape, our time and our TFLOP/s as counters; returns the op's FLOP count.
+double set_common_counters(benchmark::State& state, const shape& sh, op o, double ours_ms) {
+  const double flops = 2.0 * sh.M * sh.N * sh.K * (o == op::step ? 3 : 1);
+  state.counters["M"] = static_cast<double>(sh.M);
+  state.counters["K"] = static_cast<double>(sh.K);
+  state.counters["N"] = static_cast<double>(sh.N);
+  state.counters["us"] = ours_ms * 1e3;
+  state.counters["TFLOPs"] = flops / (ours_ms * 1e-3) / 1e12;
+  return flops;
+}
+
 void run_expr(benchmark::State& state, shape sh, op o, bool mag, bool relu = false) {
   fixture& f = get(sh);
   if (!current_expr) current_expr = make_expr(f);
@@ -299,13 +310,8 @@ void run_expr(benchmark::State& state, shape sh, op o, bool mag, bool relu = fal
     }
     state.SetIterationTime(ours * 1e-3);
   }
-  const double flops = 2.0 * sh.M * sh.N * sh.K * (o == op::step ? 3 : 1);
-  state.counters["M"] = static_cast<double>(sh.M);
-  state.counters["K"] = static_cast<double>(sh.K);
-  state.counters["N"] = static_cast<double>(sh.N);
-  state.counters["us"] = ours * 1e3;
+  set_common_counters(state, sh, o, ours);
   state.counters["direct_us"] = direct * 1e3;
-  state.counters["TFLOPs"] = flops / (ours * 1e-3) / 1e12;
   state.counters["vs_direct"] = direct / ours;
   state.counters["vs_cublas"] = blas / ours;
   state.counters["transposable"] = mag ? 0 : 1;
@@ -358,12 +364,7 @@ void run(benchmark::State& state, shape sh, op o) {
     }
     state.SetIterationTime(ours * 1e-3);
   }
-  const double flops = 2.0 * sh.M * sh.N * sh.K * (o == op::step ? 3 : 1);
-  state.counters["M"] = static_cast<double>(sh.M);
-  state.counters["K"] = static_cast<double>(sh.K);
-  state.counters["N"] = static_cast<double>(sh.N);
-  state.counters["us"] = ours * 1e3;
-  state.counters["TFLOPs"] = flops / (ours * 1e-3) / 1e12;
+  const double flops = set_common_counters(state, sh, o, ours);
   state.counters["cublas_TFLOPs"] = flops / (blas * 1e-3) / 1e12;
   state.counters["vs_cublas"] = blas / ours;
   if (lt > 0) state.counters["vs_cusparselt"] = lt / ours;

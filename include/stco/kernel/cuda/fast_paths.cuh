@@ -194,10 +194,18 @@ const T* linearized_dz(const gemm_call<T, nm<2, 4>, Chain>& c) {
   (void)c;
   return nullptr;
 }
-template <class T, class Chain>
-gemm_call<T, nm<2, 4>, stco::chain<>> linear_call(const gemm_call<T, nm<2, 4>, Chain>& c,
-                                                  const T* dz) {
-  return {c.w, c.x, dz, nullptr, c.out, nullptr, stco::chain<>{}, c.r, c.k, c.n, c.s};
+/// Runs gradient op O as the linear call on dZ when linearized_dz forms it; false otherwise.
+template <op O, class T, class Chain>
+bool run_linearized(const gemm_call<T, nm<2, 4>, Chain>& c) {
+  if constexpr (Chain::has_activation) {
+    if (const T* dz = linearized_dz(c)) {
+      fast_path<O, nm<2, 4>, T, stco::chain<>>::run(
+          {c.w, c.x, dz, nullptr, c.out, nullptr, stco::chain<>{}, c.r, c.k, c.n, c.s});
+      return true;
+    }
+  }
+  (void)c;
+  return false;
 }
 
 template <class T>
@@ -219,13 +227,7 @@ struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain, std::enable_if_t<sp24_gl
   static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
     namespace sp = stco::cuda::sp24;
-    if constexpr (Chain::has_activation) {
-      if (const T* dz = sp24_glue::linearized_dz(c)) {
-        fast_path<op::matmul_grad_x, nm<2, 4>, T, stco::chain<>>::run(
-            sp24_glue::linear_call(c, dz));
-        return;
-      }
-    }
+    if (sp24_glue::run_linearized<op::matmul_grad_x>(c)) return;
     const auto& ent = c.w->entity();
     const auto W = sp24_glue::operand(*c.w, c.s);
     const index_t R = c.r, K = c.k;
@@ -257,13 +259,7 @@ struct fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain, std::enable_if_t<sp24_gl
   static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
     namespace sp = stco::cuda::sp24;
-    if constexpr (Chain::has_activation) {
-      if (const T* dz = sp24_glue::linearized_dz(c)) {
-        fast_path<op::matmul_grad_w, nm<2, 4>, T, stco::chain<>>::run(
-            sp24_glue::linear_call(c, dz));
-        return;
-      }
-    }
+    if (sp24_glue::run_linearized<op::matmul_grad_w>(c)) return;
     const auto W = sp24_glue::operand(*c.w, c.s);
     const index_t ws = sp::grad_w_workspace<T, Chain>(W, c.x, c.dy, c.n);
     float* work = ws > 0 ? sp24_glue::scratch_of(c.w->entity())
