@@ -10,7 +10,8 @@
 # Environment: TILETC_BENCH_FILTER (Google Benchmark regex, default all; 'none' skips the
 # benchmark), TILETC_SANITIZE (all | memcheck | none; default all), TILETC_SAN_MATMUL (doctest
 # test-case filter of the matmul sanitizer runs), TILETC_TARGETS (targets to build and run,
-# default all three), TILETC_PTXAS=1 (build with -Xptxas -v; the register / spill report of
+# default the two tiletc tests and the benchmark; any test_* target named is built and run),
+# TILETC_PTXAS=1 (build with -Xptxas -v; the register / spill report of
 # every kernel goes to $OUT/ptxas.txt).
 set -uo pipefail
 OUT=${OUT:-$PWD/out}
@@ -30,9 +31,18 @@ if [ -z "$BIN" ]; then
   cmake -S . -B build-tiletc-dev -DCMAKE_BUILD_TYPE=Release -DSTCO_WERROR="${TILETC_WERROR:-ON}" \
     -DCMAKE_CUDA_ARCHITECTURES=90a "${FLAGS[@]}" >"$OUT/configure.log" 2>&1 || { tail -20 "$OUT/configure.log"; exit 1; }
   SECONDS=0
-  # shellcheck disable=SC2086
-  cmake --build build-tiletc-dev -j16 --target $TARGETS \
-    >"$OUT/build.log" 2>&1 || { grep -E "error" "$OUT/build.log" | head -30; exit 1; }
+  # One build per target, all at once: each is a single translation unit, and make builds the
+  # targets of one invocation one after another.
+  cmake --build build-tiletc-dev --target stco_test_main >"$OUT/build.log" 2>&1
+  for t in $TARGETS; do
+    cmake --build build-tiletc-dev -j4 --target "$t" >"$OUT/build-$t.log" 2>&1 &
+  done
+  wait
+  cat "$OUT"/build-*.log >>"$OUT/build.log" && rm -f "$OUT"/build-*.log
+  for t in $TARGETS; do
+    [ -x "build-tiletc-dev/tests/$t" ] || [ -x "build-tiletc-dev/bench/gpu/$t" ] ||
+      { grep -E "error" "$OUT/build.log" | head -30; echo "build of $t failed"; exit 1; }
+  done
   echo "build: ${SECONDS}s, $(grep -c 'warning' "$OUT/build.log") warning lines"
   grep -E 'warning' "$OUT/build.log" | sort -u | head -10
   BIN=$OUT/bin
@@ -49,7 +59,8 @@ fi
 export LD_LIBRARY_PATH="$BIN/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 
 rc=0
-for t in test_tiletc_matmul test_tiletc_conv; do
+for t in $TARGETS; do
+  case $t in test_*) ;; *) continue ;; esac
   [ -x "$BIN/$t" ] || continue
   SECONDS=0
   timeout "${TILETC_TEST_TIMEOUT:-300}" "$BIN/$t" >"$OUT/$t.log" 2>&1

@@ -6,8 +6,12 @@
 //     auto dbd = g.wrt(bd);  // a CUB block reduction per channel
 //
 // dZ = dY ⊙ (the epilogue's derivative) is formed inside each gradient kernel from dY and the
-// stashed activation input, never as a tensor. Without a stash, an expression with an activation
-// re-runs its forward pass once on the stream to recover the activation input.
+// stashed activation input (portable, mma.sync and segmented kernels), except on the Hopper
+// (sm_90a) fast paths of nm<2,4> and tile_wise<128>: their operands arrive by TMA straight into
+// the tensor cores' shared-memory tiles, which every output row-block reads again, so there dZ
+// is formed once per wrt() call by one elementwise pass into scratch (re-deriving it per tile
+// would re-read the fp32 stash once per output row-block). Without a stash, an expression with
+// an activation re-runs its forward pass once on the stream to recover the activation input.
 #pragma once
 
 #include <array>

@@ -5,7 +5,9 @@
 //   tile_wise / tile_vector  int32 tile pointers; per tile the first slot at every 256-column
 //                            boundary (matmul dX segments) and, per input-channel count, at every
 //                            tap·Cin + c·256 boundary (conv dX segments); tile_vector's group
-//                            pointers; the largest kept-position count of a tile.
+//                            pointers; the largest kept-position count of a tile; on first use
+//                            by the Hopper dX of tile_wise<128>, the slot of every column in
+//                            every tile (tiles × K, −1 where the tile drops it).
 //   block                    int32 block-row pointers and the block-column (CSC) traversal.
 //   channel                  int32 kept and removed rows.
 #pragma once
@@ -81,6 +83,25 @@ struct tile_maps {
   std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
   std::shared_ptr<std::map<index_t, stco::cuda::device_buffer<std::int32_t>>> conv =
       std::make_shared<std::map<index_t, stco::cuda::device_buffer<std::int32_t>>>();
+  std::shared_ptr<stco::cuda::device_buffer<std::int32_t>> inverse =
+      std::make_shared<stco::cuda::device_buffer<std::int32_t>>();
+
+  /// inv[t·K + k]: the absolute slot of column k in tile t, or −1 (tiles × K int32, 1/64 of the
+  /// dense 16-bit weight's bytes); built on first use, for the dX that gathers W's value rows
+  /// by output column.
+  const std::int32_t* slot_of_column(index_t K) const {
+    std::lock_guard<std::mutex> lock(*mutex);
+    if (inverse->size() == 0) {
+      const index_t tiles = host_ptr.empty() ? 0 : static_cast<index_t>(host_ptr.size()) - 1;
+      std::vector<std::int32_t> inv(static_cast<std::size_t>(std::max<index_t>(tiles * K, 1)), -1);
+      for (index_t t = 0; t < tiles; ++t)
+        for (index_t q = host_ptr[t]; q < host_ptr[t + 1]; ++q)
+          inv[static_cast<std::size_t>(t * K + host_cols[q])] = static_cast<std::int32_t>(q);
+      *inverse = maps::upload(inv, home);
+      home.synchronize();
+    }
+    return inverse->data();
+  }
 
   /// conv dX segment starts for `in_c` input channels (segment size kb), built once per in_c.
   const std::int32_t* conv_kstart(index_t K, index_t in_c, index_t kb) const {

@@ -1,7 +1,7 @@
 // stco/kernel/cuda/tiletc/ws_launch.cuh — the host side of the Hopper warp-specialized mainloop
 // (ws_kernel.cuh): the run-time switch, the TMA maps, the persistent grid, the forward of
-// tile_wise<128> (fwd_tiles) and of channel / dense (fwd_rows), and the dW of tile_wise<128>
-// (dw_tiles) routed through it.
+// tile_wise<128> (fwd_tiles) and of channel / dense (fwd_rows), and the dW (dw_tiles) and dX
+// (dx_tiles) of tile_wise<128> routed through it.
 //
 // ws_forward(view, ...) returns false when the call does not fit the kernel (switch off, no
 // sm_90a code on the device, tile height other than 128, N or K not a multiple of 8,
@@ -238,6 +238,58 @@ bool ws_grad_w(const tile_wise_view<T, Col>& w, index_t max_kc, index_t value_co
     const CUtensorMap ma = ws::map16(dz.get(), w.R, N, N, 128);
     const CUtensorMap mb =
         p.mode == ws::gather::tma_rows ? ws::map16(X, w.K, N, N, 1) : CUtensorMap{};
+    ws::launch(p, ma, mb, stream);
+    return true;
+  }
+}
+
+/// Layouts whose dX the warp-specialized kernel does not take.
+template <class View, class V, class Chain>
+bool ws_grad_x(const View&, const std::int32_t*, index_t, const V*, const V*, const float*, V*,
+               index_t, const Chain&, cudaStream_t) {
+  return false;
+}
+
+/// dX of tile_wise<128>: units over (128 columns of W, 256 columns of dX), the reduction over
+/// all R rows of dZ (TMA boxes, formed first by dz_kernel unless the chain is empty), the A rows
+/// gathered from the value panels through inv (tiles × K, slot of column k in tile t or −1: rows
+/// a tile drops are zero-filled). This is the dense amount of MMA work: a column-block of W is
+/// reached by nearly every tile under a column-wise mask, so skipping whole k-steps saves
+/// nothing, and a scatter of per-tile products would need an fp32 atomic reduction of
+/// (1 − sparsity)·R/T times dX's size. The segmented mma.sync kernel does the sparse amount
+/// without tensor-core throughput to spend it on (H100, 8192³ 75 %: 0.20× cuBLAS).
+template <int T, class Col, class V, class Chain>
+bool ws_grad_x(const tile_wise_view<T, Col>& w, const std::int32_t* inv, index_t value_count,
+               const V* vals, const V* dY, const float* z, V* dX, index_t N, const Chain& chain,
+               cudaStream_t stream) {
+  if constexpr (T != 128) {
+    (void)w, (void)inv, (void)value_count, (void)vals, (void)dY, (void)z, (void)dX, (void)N,
+        (void)chain, (void)stream;
+    return false;
+  } else {
+    const float* act = Chain::has_activation ? z : nullptr;
+    if (!use_ws() || inv == nullptr || w.row_tiles() == 0 || w.K == 0 || N == 0 || N % 8 != 0 ||
+        value_count <= 0 || (Chain::has_activation && act == nullptr) ||
+        !ws::aligned_all(vals, dY, dX, act))
+      return false;
+    const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream);
+    using P = ws::dx_tiles<T, V>;
+    P p{};
+    p.tiles_m = ceil_div(w.K, index_t{128});
+    p.tiles_n = ceil_div(N, index_t{256});
+    p.mode = ws_gather_mode();
+    p.ga = ws::rows_src{reinterpret_cast<const std::uint16_t*>(vals), T, T};
+    p.a_ext = T;
+    p.b_ext = static_cast<int>(N);
+    p.inv = inv;
+    p.K = w.K;
+    p.R = w.R;
+    p.N = N;
+    p.dx = reinterpret_cast<std::uint16_t*>(dX);
+    p.scale = 1.f;
+    const CUtensorMap ma =
+        p.mode == ws::gather::tma_rows ? ws::map16(vals, value_count / T, T, T, 1) : CUtensorMap{};
+    const CUtensorMap mb = ws::map16(dz.get(), w.R, N, N, 64);
     ws::launch(p, ma, mb, stream);
     return true;
   }
