@@ -6,7 +6,7 @@
 # build.log and run.log go to $OUT (few files: the device tool brings back only a handful).
 #
 #   bash bench/networks/gpu.sh              (on the GPU machine, from the repository root)
-#   then, here: python3 bench/networks/merge_gpu.py OUTDIR   (one JSON under results/) and
+#   then, here: python3 bench/networks/table.py --merge-gpu OUTDIR   (one JSON under results/) and
 #   python3 bench/networks/table.py        (results/table.md)
 #
 # Environment: NETBENCH_DEADLINE (seconds this script may take in all, default 560),

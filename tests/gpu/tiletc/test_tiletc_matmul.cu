@@ -54,6 +54,7 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity,
       tc::prefer_wgmma() = m != mode::sync;
       tc::prefer_ws() = ws_mode(m);
       tc::ws_grid_limit() = m == mode::ws_two_ctas || m == mode::ws_tma_two_ctas ? 2 : 0;
+      tc::ws_grad_w_min_units() = 0;  // dW on the ws kernel even with a handful of work units
       tc::ws_gather_mode() = m == mode::ws_tma || m == mode::ws_tma_two_ctas
                                  ? tc::ws::gather::tma_rows
                                  : tc::ws::gather::cp_async;
@@ -104,6 +105,7 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity,
   tc::prefer_wgmma() = true;
   tc::prefer_ws() = true;
   tc::ws_grid_limit() = 0;
+  tc::ws_grad_w_min_units() = -1;
   tc::ws_gather_mode() = tc::ws::gather::cp_async;
 }
 

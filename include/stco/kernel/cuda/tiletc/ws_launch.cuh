@@ -49,6 +49,12 @@ inline int& ws_group() {
   static int group = 0;
   return group;
 }
+/// dW of tile_wise<128> runs on the warp-specialized kernel only with at least this many work
+/// units (−1: half the multiprocessors); tests set 0 to run it on small shapes.
+inline int& ws_grad_w_min_units() {
+  static int units = -1;
+  return units;
+}
 inline bool use_ws() { return prefer_ws() && use_wgmma(); }
 
 namespace ws {
@@ -218,8 +224,14 @@ bool ws_grad_w(const tile_wise_view<T, Col>& w, index_t max_kc, index_t value_co
   } else {
     const float* act = Chain::has_activation ? z : nullptr;
     const index_t tiles = w.row_tiles();
+    // One unit per (tile, 256 slots) and no split of the reduction: with fewer units than half
+    // the SMs (layers of R ≤ 256 rows with N in the millions) the gathered-GEMM kernel, which
+    // splits N and sums in fp32, is the one that fills the GPU.
+    const index_t units = tiles * ceil_div(max_kc, index_t{256});
+    const index_t min_units = ws_grad_w_min_units() >= 0 ? ws_grad_w_min_units() : sm_count() / 2;
     if (!use_ws() || tiles == 0 || N == 0 || N % 8 != 0 || value_count <= 0 || max_kc <= 0 ||
-        (Chain::has_activation && act == nullptr) || !ws::aligned_all(X, dY, dW, act))
+        units < min_units || (Chain::has_activation && act == nullptr) ||
+        !ws::aligned_all(X, dY, dW, act))
       return false;
     const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream);
     using P = ws::dw_tiles<T, Col, V>;
