@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
-#include <initializer_list>
 
 #include "stco/kernel/cuda/tiletc/ops.cuh"
 #include "tiletc_support.cuh"
@@ -33,8 +32,8 @@ struct conv_setting {
   }
 };
 
-template <class L, class V>
-void conv_case(const conv_setting& cs, double sparsity, std::initializer_list<epi> epis) {
+template <class L, class V, class Epis>
+void conv_case(const conv_setting& cs, double sparsity, Epis) {
   stco::cuda::owned_stream os;
   const stco::cuda::stream s = os.get();
   const stco::conv_geometry g = cs.geometry();
@@ -51,11 +50,13 @@ void conv_case(const conv_setting& cs, double sparsity, std::initializer_list<ep
   const auto Z = stco::reference::conv2d(w, x, g);
 
   for (const bool wgmma : {true, false})
-    for (epi e : epis) {
+    Epis::for_each([&](auto tag) {
+      constexpr epi E = decltype(tag)::value;
+      const epi e = E;
       tc::prefer_wgmma() = wgmma;
       INFO(L::name(), " conv ", cs.name, " sparsity ", sparsity, " epilogue ", epi_name(e),
            wgmma && tc::sm90a_ready() ? " (wgmma)" : " (mma.sync)");
-      with_chain<V>(e, db.data(), dres.data(), [&](const auto& chain) {
+      with_chain<E, V>(db.data(), dres.data(), [&](const auto& chain) {
         using Chain = std::decay_t<decltype(chain)>;
         stco::cuda::device_buffer<V> Y(P * Cout, s), dX(NX, s), dW(W.value_count(), s);
         stco::cuda::device_buffer<float> st(P * Cout, s);
@@ -96,7 +97,7 @@ void conv_case(const conv_setting& cs, double sparsity, std::initializer_list<ep
         CHECK(all_written);
         check_close(got, dWref, tol<V>(), "conv dW");
       });
-    }
+    });
 }
 
 // name, batch, h, w, cin, cout, kernel, stride, pad
@@ -110,30 +111,28 @@ const conv_setting k3wide{"3x3 s1 p1, Cin 32", 2, 6, 7, 32, 48, 3, 1, 1};
 }  // namespace
 
 TEST_CASE("tiletc conv: tile_wise<64> half, every epilogue, 3x3 and 1x1 at stride 1 and 2") {
-  const std::initializer_list<epi> every = {epi::none, epi::bias_relu, epi::bias_gelu_scale,
-                                            epi::scale_bias_relu_residual};
-  conv_case<stco::tile_wise<64>, stco::half>(k3s1, 0.75, every);
-  conv_case<stco::tile_wise<64>, stco::half>(k1s2, 0.5, {epi::bias_relu});
-  conv_case<stco::tile_wise<64>, stco::half>(k3s2, 0.75, {epi::scale_bias_relu_residual});
+  conv_case<stco::tile_wise<64>, stco::half>(k3s1, 0.75, every_epilogue{});
+  conv_case<stco::tile_wise<64>, stco::half>(k1s2, 0.5, epis<epi::bias_relu>{});
+  conv_case<stco::tile_wise<64>, stco::half>(k3s2, 0.75, epis<epi::scale_bias_relu_residual>{});
 }
 
 TEST_CASE("tiletc conv: tile_wise<32> bfloat16 (ragged Cout), tile_wise<128> half 1x1") {
-  conv_case<stco::tile_wise<32>, stco::bfloat16>(k3s2, 0.75, {epi::bias_relu});
-  conv_case<stco::tile_wise<128>, stco::half>(k1s1, 0.75, {epi::bias_relu});
+  conv_case<stco::tile_wise<32>, stco::bfloat16>(k3s2, 0.75, epis<epi::bias_relu>{});
+  conv_case<stco::tile_wise<128>, stco::half>(k1s1, 0.75, epis<epi::bias_relu>{});
 }
 
 TEST_CASE("tiletc conv: tile_vector<32,2,4> half") {
-  conv_case<stco::tile_vector<32, 2, 4>, stco::half>(k3s2, 0.75, {epi::bias_relu});
+  conv_case<stco::tile_vector<32, 2, 4>, stco::half>(k3s2, 0.75, epis<epi::bias_relu>{});
 }
 
 TEST_CASE("tiletc conv: block<16,16> half") {
-  conv_case<stco::block<16, 16>, stco::half>(k3wide, 0.75, {epi::bias_relu});
-  conv_case<stco::block<16, 16>, stco::half>(k1s2, 0.5, {epi::bias_relu});
+  conv_case<stco::block<16, 16>, stco::half>(k3wide, 0.75, epis<epi::bias_relu>{});
+  conv_case<stco::block<16, 16>, stco::half>(k1s2, 0.5, epis<epi::bias_relu>{});
 }
 
 TEST_CASE("tiletc conv: channel and dense half, Cin 3") {
-  conv_case<stco::channel, stco::half>(k3s1, 0.75, {epi::bias_relu});
-  conv_case<stco::channel, stco::half>(k3s2, 0.5, {epi::bias_relu});
-  conv_case<stco::dense, stco::half>(first, 0.0, {epi::bias_relu});
-  conv_case<stco::dense, stco::half>(k1s2, 0.0, {epi::bias_relu});
+  conv_case<stco::channel, stco::half>(k3s1, 0.75, epis<epi::bias_relu>{});
+  conv_case<stco::channel, stco::half>(k3s2, 0.5, epis<epi::bias_relu>{});
+  conv_case<stco::dense, stco::half>(first, 0.0, epis<epi::bias_relu>{});
+  conv_case<stco::dense, stco::half>(k1s2, 0.0, epis<epi::bias_relu>{});
 }

@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
-#include <initializer_list>
 
 #include "stco/kernel/cuda/tiletc/ops.cuh"
 #include "tiletc_support.cuh"
@@ -28,9 +27,8 @@ const char* mode_name(mode m, bool sm90a) {
 }
 bool ws_mode(mode m) { return m != mode::wgmma && m != mode::sync; }
 
-template <class L, class V>
-void matmul_case(index_t R, index_t K, index_t N, double sparsity,
-                 std::initializer_list<epi> epis) {
+template <class L, class V, class Epis>
+void matmul_case(index_t R, index_t K, index_t N, double sparsity, Epis) {
   stco::cuda::owned_stream os;
   const stco::cuda::stream s = os.get();
   const auto W = stco::prune<L>(stco_test::random_matrix<V>(R, K), sparsity);
@@ -50,7 +48,9 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity,
   // gathered-GEMM kernel on wgmma, and on mma.sync.
   for (const mode m :
        {mode::ws, mode::ws_two_ctas, mode::ws_tma, mode::ws_tma_two_ctas, mode::wgmma, mode::sync})
-    for (epi e : epis) {
+    Epis::for_each([&](auto tag) {
+      constexpr epi E = decltype(tag)::value;
+      const epi e = E;
       tc::prefer_wgmma() = m != mode::sync;
       tc::prefer_ws() = ws_mode(m);
       tc::ws_grid_limit() = m == mode::ws_two_ctas || m == mode::ws_tma_two_ctas ? 2 : 0;
@@ -60,7 +60,7 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity,
                                  : tc::ws::gather::cp_async;
       INFO(L::name(), " R=", R, " K=", K, " N=", N, " sparsity ", sparsity, " epilogue ",
            epi_name(e), " mainloop ", mode_name(m, tc::sm90a_ready()));
-      with_chain<V>(e, db.data(), dres.data(), [&](const auto& chain) {
+      with_chain<E, V>(db.data(), dres.data(), [&](const auto& chain) {
         using Chain = std::decay_t<decltype(chain)>;
         stco::cuda::device_buffer<V> Y(R * N, s), dX(K * N, s), dW(W.value_count(), s);
         stco::cuda::device_buffer<float> st(R * N, s);
@@ -101,7 +101,7 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity,
         CHECK(all_written);
         check_close(got, dWref, tol<V>(), "dW");
       });
-    }
+    });
   tc::prefer_wgmma() = true;
   tc::prefer_ws() = true;
   tc::ws_grid_limit() = 0;
@@ -109,49 +109,49 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity,
   tc::ws_gather_mode() = tc::ws::gather::cp_async;
 }
 
-const std::initializer_list<epi> every_epilogue = {epi::none, epi::bias_relu, epi::bias_gelu_scale,
-                                                   epi::scale_bias_relu_residual};
-
 }  // namespace
 
 TEST_CASE("tiletc matmul: tile_wise<128> half, every epilogue, aligned and ragged") {
-  matmul_case<stco::tile_wise<128>, stco::half>(256, 512, 512, 0.75, every_epilogue);
-  matmul_case<stco::tile_wise<128>, stco::half>(200, 333, 200, 0.5, every_epilogue);
-  matmul_case<stco::tile_wise<128>, stco::half>(130, 700, 37, 0.75, {epi::bias_relu});
+  matmul_case<stco::tile_wise<128>, stco::half>(256, 512, 512, 0.75, every_epilogue{});
+  matmul_case<stco::tile_wise<128>, stco::half>(200, 333, 200, 0.5, every_epilogue{});
+  matmul_case<stco::tile_wise<128>, stco::half>(130, 700, 37, 0.75, epis<epi::bias_relu>{});
 }
 
 TEST_CASE("tiletc matmul: tile_wise<128> half, partial k-step and column blocks past N") {
   // 130 kept columns per tile: the third k-step gathers 2 rows (62 zeroed); N = 136: the
   // 256-column tile's third block is partly past N, its fourth wholly.
-  matmul_case<stco::tile_wise<128>, stco::half>(256, 520, 136, 0.75, {epi::none, epi::bias_relu});
+  matmul_case<stco::tile_wise<128>, stco::half>(256, 520, 136, 0.75,
+                                                epis<epi::none, epi::bias_relu>{});
 }
 
 TEST_CASE("tiletc matmul: tile_wise<128> bfloat16, long reduction and many work units") {
-  matmul_case<stco::tile_wise<128>, stco::bfloat16>(512, 1536, 768, 0.5, {epi::bias_relu});
+  matmul_case<stco::tile_wise<128>, stco::bfloat16>(512, 1536, 768, 0.5, epis<epi::bias_relu>{});
 }
 
 TEST_CASE("tiletc matmul: tile_wise<64> bfloat16 and tile_wise<32> half") {
-  matmul_case<stco::tile_wise<64>, stco::bfloat16>(192, 1024, 264, 0.75,
-                                                   {epi::bias_relu, epi::scale_bias_relu_residual});
-  matmul_case<stco::tile_wise<64>, stco::bfloat16>(100, 250, 99, 0.5, {epi::bias_relu});
-  matmul_case<stco::tile_wise<32>, stco::half>(96, 600, 136, 0.75, {epi::none});
+  matmul_case<stco::tile_wise<64>, stco::bfloat16>(
+      192, 1024, 264, 0.75, epis<epi::bias_relu, epi::scale_bias_relu_residual>{});
+  matmul_case<stco::tile_wise<64>, stco::bfloat16>(100, 250, 99, 0.5, epis<epi::bias_relu>{});
+  matmul_case<stco::tile_wise<32>, stco::half>(96, 600, 136, 0.75, epis<epi::none>{});
 }
 
 TEST_CASE("tiletc matmul: tile_vector<64,2,4> half") {
   matmul_case<stco::tile_vector<64, 2, 4>, stco::half>(128, 512, 256, 0.75,
-                                                       {epi::none, epi::bias_gelu_scale});
-  matmul_case<stco::tile_vector<64, 2, 4>, stco::half>(90, 301, 77, 0.75, {epi::bias_gelu_scale});
+                                                       epis<epi::none, epi::bias_gelu_scale>{});
+  matmul_case<stco::tile_vector<64, 2, 4>, stco::half>(90, 301, 77, 0.75,
+                                                       epis<epi::bias_gelu_scale>{});
 }
 
 TEST_CASE("tiletc matmul: block<16,16> half and block<32,32> bfloat16") {
-  matmul_case<stco::block<16, 16>, stco::half>(128, 512, 256, 0.75, {epi::bias_relu});
-  matmul_case<stco::block<16, 16>, stco::half>(70, 150, 65, 0.5, {epi::bias_relu});
-  matmul_case<stco::block<32, 32>, stco::bfloat16>(160, 384, 128, 0.75, {epi::none});
+  matmul_case<stco::block<16, 16>, stco::half>(128, 512, 256, 0.75, epis<epi::bias_relu>{});
+  matmul_case<stco::block<16, 16>, stco::half>(70, 150, 65, 0.5, epis<epi::bias_relu>{});
+  matmul_case<stco::block<32, 32>, stco::bfloat16>(160, 384, 128, 0.75, epis<epi::none>{});
 }
 
 TEST_CASE("tiletc matmul: channel half and dense bfloat16") {
-  matmul_case<stco::channel, stco::half>(256, 512, 256, 0.75, {epi::scale_bias_relu_residual});
-  matmul_case<stco::channel, stco::half>(77, 203, 51, 0.5, {epi::scale_bias_relu_residual});
-  matmul_case<stco::dense, stco::bfloat16>(200, 264, 136, 0.0, {epi::bias_relu});
-  matmul_case<stco::dense, stco::bfloat16>(45, 99, 31, 0.0, {epi::bias_relu});
+  matmul_case<stco::channel, stco::half>(256, 512, 256, 0.75,
+                                         epis<epi::scale_bias_relu_residual>{});
+  matmul_case<stco::channel, stco::half>(77, 203, 51, 0.5, epis<epi::scale_bias_relu_residual>{});
+  matmul_case<stco::dense, stco::bfloat16>(200, 264, 136, 0.0, epis<epi::bias_relu>{});
+  matmul_case<stco::dense, stco::bfloat16>(45, 99, 31, 0.0, epis<epi::bias_relu>{});
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../../support/random.hpp"
@@ -72,19 +73,34 @@ stco::chain<Ops...> make_chain(const Ops&... ops) {
   return stco::chain<Ops...>{op_list(ops...)};
 }
 
-/// Calls f(chain) with the chain of `e`, over device bias b [channels] and residual res.
-template <class V, class F>
-void with_chain(epi e, const V* b, const V* res, F&& f) {
+/// A compile-time list of epilogues: each case instantiates the kernels of only the chains it
+/// names (a runtime switch over every chain would compile all four for every layout).
+template <epi... Es>
+struct epis {
+  /// f(std::integral_constant<epi, E>{}) for each E in order.
+  template <class F>
+  static void for_each(F&& f) {
+    (f(std::integral_constant<epi, Es>{}), ...);
+  }
+};
+using every_epilogue =
+    epis<epi::none, epi::bias_relu, epi::bias_gelu_scale, epi::scale_bias_relu_residual>;
+
+/// Calls f(chain) with the chain of E, over device bias b [channels] and residual res.
+template <epi E, class V, class F>
+void with_chain(const V* b, const V* res, F&& f) {
   namespace ops = stco::ops;
-  switch (e) {
-    case epi::none:
-      return f(make_chain());
-    case epi::bias_relu:
-      return f(make_chain(ops::bias<V>{b}, ops::relu{}));
-    case epi::bias_gelu_scale:
-      return f(make_chain(ops::bias<V>{b}, ops::gelu{}, ops::scale{0.75}));
-    default:
-      return f(make_chain(ops::scale{1.5}, ops::bias<V>{b}, ops::relu{}, ops::residual<V>{res}));
+  if constexpr (E == epi::none) {
+    (void)b, (void)res;
+    f(make_chain());
+  } else if constexpr (E == epi::bias_relu) {
+    (void)res;
+    f(make_chain(ops::bias<V>{b}, ops::relu{}));
+  } else if constexpr (E == epi::bias_gelu_scale) {
+    (void)res;
+    f(make_chain(ops::bias<V>{b}, ops::gelu{}, ops::scale{0.75}));
+  } else {
+    f(make_chain(ops::scale{1.5}, ops::bias<V>{b}, ops::relu{}, ops::residual<V>{res}));
   }
 }
 
