@@ -51,22 +51,9 @@ double gpu_tolerance(index_t terms) {
   return round + 8e-6 * std::sqrt(static_cast<double>(terms) + 1.0);
 }
 
-/// A compile-time list of epilogues: each is its own chain type, so its own kernels; the lists
-/// below keep every epilogue op covered on the device without compiling every chain for every
-/// layout.
-template <epi... Es>
-struct epis {};
-using all_epis =
-    epis<epi::none, epi::bias_relu, epi::bias_gelu_scale, epi::scale_bias_relu_residual>;
-/// One chain holding scale, bias, an activation and a residual.
+/// One chain holding scale, bias, an activation and a residual (epis: reference_epilogue.hpp).
 using fused_epi = epis<epi::scale_bias_relu_residual>;
 using plain_and_fused = epis<epi::none, epi::scale_bias_relu_residual>;
-
-/// Calls f(std::integral_constant<epi, E>) for every E of the list.
-template <epi... Es, class F>
-void for_each_epi(epis<Es...>, F&& f) {
-  (f(std::integral_constant<epi, Es>{}), ...);
-}
 
 /// The expression `Which` built around the device core expression.
 template <epi Which, class Core, class B, class Res>

@@ -33,6 +33,19 @@ inline const char* epi_name(epi e) {
 inline const epi all_epilogues[] = {epi::none, epi::bias_relu, epi::bias_gelu_scale,
                                     epi::scale_bias_relu_residual};
 
+/// A compile-time list of epilogues: each is its own chain type, so its own kernels; a case
+/// that names a list compiles only those chains, not every chain for every layout.
+template <epi... Es>
+struct epis {};
+using all_epis =
+    epis<epi::none, epi::bias_relu, epi::bias_gelu_scale, epi::scale_bias_relu_residual>;
+
+/// Calls f(std::integral_constant<epi, E>) for every E of the list.
+template <epi... Es, class F>
+void for_each_epi(epis<Es...>, F&& f) {
+  (f(std::integral_constant<epi, Es>{}), ...);
+}
+
 inline double gelu_ref(double z) {
   const double c = std::sqrt(2.0 / 3.141592653589793);
   return 0.5 * z * (1.0 + std::tanh(c * (z + 0.044715 * z * z * z)));

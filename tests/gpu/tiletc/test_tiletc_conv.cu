@@ -50,7 +50,7 @@ void conv_case(const conv_setting& cs, double sparsity, Epis) {
   const auto Z = stco::reference::conv2d(w, x, g);
 
   for (const bool wgmma : {true, false})
-    Epis::for_each([&](auto tag) {
+    for_each_epi(Epis{}, [&](auto tag) {
       constexpr epi E = decltype(tag)::value;
       const epi e = E;
       tc::prefer_wgmma() = wgmma;
@@ -111,7 +111,7 @@ const conv_setting k3wide{"3x3 s1 p1, Cin 32", 2, 6, 7, 32, 48, 3, 1, 1};
 }  // namespace
 
 TEST_CASE("tiletc conv: tile_wise<64> half, every epilogue, 3x3 and 1x1 at stride 1 and 2") {
-  conv_case<stco::tile_wise<64>, stco::half>(k3s1, 0.75, every_epilogue{});
+  conv_case<stco::tile_wise<64>, stco::half>(k3s1, 0.75, all_epis{});
   conv_case<stco::tile_wise<64>, stco::half>(k1s2, 0.5, epis<epi::bias_relu>{});
   conv_case<stco::tile_wise<64>, stco::half>(k3s2, 0.75, epis<epi::scale_bias_relu_residual>{});
 }

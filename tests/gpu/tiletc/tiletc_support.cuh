@@ -1,7 +1,7 @@
-// Test support for the tile tensor-core kernels: the epilogues written out in double (as
-// tests/expr/reference_epilogue.hpp has them; repeated here so the .cu tests include only the
-// headers they test), chains over device pointers, device copies of host data, poisoned outputs,
-// and the checks against the double-precision reference.
+// Test support for the tile tensor-core kernels: the epilogues' y, activation input and dZ in
+// double in the form the kernels' stash gives them (the epilogue list, names and GELU reference
+// from ../reference_epilogue.hpp), chains over device pointers, device copies of host data,
+// poisoned outputs, and the checks against the double-precision reference.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -11,10 +11,10 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "../../support/random.hpp"
+#include "../reference_epilogue.hpp"
 #include "stco/core/cuda/device_buffer.cuh"
 #include "stco/expr/epilogue.hpp"
 #include "stco/kernel/reference/dense.hpp"
@@ -25,29 +25,14 @@ namespace tiletc_test {
 
 using stco::index_t;
 
-/// Which epilogue a case runs.
-enum class epi { none, bias_relu, bias_gelu_scale, scale_bias_relu_residual };
-inline const char* epi_name(epi e) {
-  switch (e) {
-    case epi::none:
-      return "none";
-    case epi::bias_relu:
-      return "relu(z + b)";
-    case epi::bias_gelu_scale:
-      return "gelu(z + b) * 0.75";
-    default:
-      return "relu(z * 1.5 + b) + R";
-  }
-}
-inline double gelu_ref(double z) {
-  const double c = std::sqrt(2.0 / 3.141592653589793);
-  return 0.5 * z * (1.0 + std::tanh(c * (z + 0.044715 * z * z * z)));
-}
-inline double gelu_grad_ref(double z) {
-  const double c = std::sqrt(2.0 / 3.141592653589793);
-  const double t = std::tanh(c * (z + 0.044715 * z * z * z));
-  return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * z * z);
-}
+using stco_test::all_epis;
+using stco_test::epi;
+using stco_test::epi_name;
+using stco_test::epis;
+using stco_test::for_each_epi;
+using stco_test::gelu_grad_ref;
+using stco_test::gelu_ref;
+
 /// y of the epilogue at core output z, channel bias b, residual r.
 inline double y_ref(epi e, double z, double b, double r) {
   switch (e) {
@@ -72,19 +57,6 @@ template <class... Ops>
 stco::chain<Ops...> make_chain(const Ops&... ops) {
   return stco::chain<Ops...>{op_list(ops...)};
 }
-
-/// A compile-time list of epilogues: each case instantiates the kernels of only the chains it
-/// names (a runtime switch over every chain would compile all four for every layout).
-template <epi... Es>
-struct epis {
-  /// f(std::integral_constant<epi, E>{}) for each E in order.
-  template <class F>
-  static void for_each(F&& f) {
-    (f(std::integral_constant<epi, Es>{}), ...);
-  }
-};
-using every_epilogue =
-    epis<epi::none, epi::bias_relu, epi::bias_gelu_scale, epi::scale_bias_relu_residual>;
 
 /// Calls f(chain) with the chain of E, over device bias b [channels] and residual res.
 template <epi E, class V, class F>

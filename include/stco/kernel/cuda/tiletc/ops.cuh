@@ -199,11 +199,8 @@ void grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, const 
     detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
       const auto& m = detail::tiles_of(e, s);
       // tile_wise<128> on the warp-specialized kernel (sm_90a) where it takes the call.
-      bool done = false;
-      if constexpr (layout_traits<L>::group == 1 && L::tile == 128)
-        done = use_ws() && ws_grad_x(v, m.slot_of_column(sh.cols), W.value_count(), W.values(), dY,
-                                     z, dX, N, chain, s.get());
-      if (!done) matmul_grad_x_tiles(v, m.kstart.data(), W.values(), dY, z, dX, N, chain, s.get());
+      if (!ws_grad_x(v, m, W.value_count(), W.values(), dY, z, dX, N, chain, s.get()))
+        matmul_grad_x_tiles(v, m.kstart.data(), W.values(), dY, z, dX, N, chain, s.get());
     });
   }
 }

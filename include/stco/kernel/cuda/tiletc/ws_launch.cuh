@@ -18,6 +18,7 @@
 #include "stco/core/cuda/check.cuh"
 #include "stco/expr/epilogue.hpp"
 #include "stco/kernel/cuda/sp24/tensor_map.cuh"
+#include "stco/kernel/cuda/tiletc/device_maps.cuh"
 #include "stco/kernel/cuda/tiletc/launch.cuh"
 #include "stco/kernel/cuda/tiletc/matmul_forward.cuh"
 #include "stco/kernel/cuda/tiletc/views.cuh"
@@ -164,43 +165,38 @@ bool ws_forward(const View&, index_t, const V*, const V*, V*, index_t, const Cha
 /// tile_wise<T>: A = the tile's value panel by TMA (MN-major), B = the kept rows of X gathered.
 /// Routed for T = 128 only: fwd_tiles<64> (two 64 × 128 consumer halves) measured slower than
 /// the gathered-GEMM kernel on the H100 (8192³, 75 %: 1821 µs against 1458 µs).
-template <int T, class Col, class V, class Chain>
-bool ws_forward(const tile_wise_view<T, Col>& w, index_t value_count, const V* vals, const V* X,
+template <class Col, class V, class Chain>
+bool ws_forward(const tile_wise_view<128, Col>& w, index_t value_count, const V* vals, const V* X,
                 V* Y, index_t N, const Chain& chain, float* stash, cudaStream_t stream) {
-  if constexpr (T != 128) {
-    (void)w, (void)value_count, (void)vals, (void)X, (void)Y, (void)N, (void)chain, (void)stash,
-        (void)stream;
+  constexpr int T = 128;
+  float* st = Chain::has_activation ? stash : nullptr;
+  const index_t tiles = w.row_tiles();
+  if (!use_ws() || tiles == 0 || N == 0 || N % 8 != 0 || value_count <= 0 ||
+      !ws::aligned_all(vals, X, Y, st))
     return false;
-  } else {
-    float* st = Chain::has_activation ? stash : nullptr;
-    const index_t tiles = w.row_tiles();
-    if (!use_ws() || tiles == 0 || N == 0 || N % 8 != 0 || value_count <= 0 ||
-        !ws::aligned_all(vals, X, Y, st))
-      return false;
-    using P = ws::fwd_tiles<T, Col, V, Chain>;
-    P p{};
-    p.tiles_m = tiles;
-    p.tiles_n = ceil_div(N, index_t{256});
-    // Column tile by column tile over (up to) 64 row tiles: the X rows of a column slice stay in
-    // L2 while every tile gathers from them (H100 8192³ 75 %: 1176 → 985 µs against groups of 16).
-    p.group = 64;
-    p.mode = ws_gather_mode();
-    p.gb = ws::rows_src{reinterpret_cast<const std::uint16_t*>(X), N, static_cast<int>(N)};
-    p.a_ext = T;
-    p.b_ext = static_cast<int>(N);
-    p.ptr = w.ptr;
-    p.cols = w.cols;
-    p.R = w.R;
-    p.N = N;
-    p.y = reinterpret_cast<std::uint16_t*>(Y);
-    p.stash = st;
-    p.chain = chain;
-    const CUtensorMap ma = ws::map16(vals, value_count / T, T, T, 64);
-    const CUtensorMap mb =
-        p.mode == ws::gather::tma_rows ? ws::map16(X, w.K, N, N, 1) : CUtensorMap{};
-    ws::launch(p, ma, mb, stream);
-    return true;
-  }
+  using P = ws::fwd_tiles<T, Col, V, Chain>;
+  P p{};
+  p.tiles_m = tiles;
+  p.tiles_n = ceil_div(N, index_t{256});
+  // Column tile by column tile over (up to) 64 row tiles: the X rows of a column slice stay in
+  // L2 while every tile gathers from them (H100 8192³ 75 %: 1176 → 985 µs against groups of 16).
+  p.group = 64;
+  p.mode = ws_gather_mode();
+  p.gb = ws::rows_src{reinterpret_cast<const std::uint16_t*>(X), N, static_cast<int>(N)};
+  p.a_ext = T;
+  p.b_ext = static_cast<int>(N);
+  p.ptr = w.ptr;
+  p.cols = w.cols;
+  p.R = w.R;
+  p.N = N;
+  p.y = reinterpret_cast<std::uint16_t*>(Y);
+  p.stash = st;
+  p.chain = chain;
+  const CUtensorMap ma = ws::map16(vals, value_count / T, T, T, 64);
+  const CUtensorMap mb =
+      p.mode == ws::gather::tma_rows ? ws::map16(X, w.K, N, N, 1) : CUtensorMap{};
+  ws::launch(p, ma, mb, stream);
+  return true;
 }
 
 /// Layouts whose dW the warp-specialized kernel does not take.
@@ -213,51 +209,46 @@ bool ws_grad_w(const View&, index_t, index_t, const V*, const V*, const float*, 
 /// dW of tile_wise<128> at its slots: dW_t = dZ[tile rows, :] · X[cols_t, :]ᵀ, dZ by TMA boxes
 /// (formed first by dz_kernel unless the chain is empty), the X rows gathered, units over
 /// (row tile, 256 slots), the reduction over N.
-template <int T, class Col, class V, class Chain>
-bool ws_grad_w(const tile_wise_view<T, Col>& w, index_t max_kc, index_t value_count, const V* X,
+template <class Col, class V, class Chain>
+bool ws_grad_w(const tile_wise_view<128, Col>& w, index_t max_kc, index_t value_count, const V* X,
                const V* dY, const float* z, V* dW, index_t N, const Chain& chain,
                cudaStream_t stream) {
-  if constexpr (T != 128) {
-    (void)w, (void)max_kc, (void)value_count, (void)X, (void)dY, (void)z, (void)dW, (void)N,
-        (void)chain, (void)stream;
+  constexpr int T = 128;
+  const float* act = Chain::has_activation ? z : nullptr;
+  const index_t tiles = w.row_tiles();
+  // One unit per (tile, 256 slots) and no split of the reduction: with fewer units than half
+  // the SMs (layers of R ≤ 256 rows with N in the millions) the gathered-GEMM kernel, which
+  // splits N and sums in fp32, is the one that fills the GPU.
+  const index_t units = tiles * ceil_div(max_kc, index_t{256});
+  const index_t min_units = ws_grad_w_min_units() >= 0 ? ws_grad_w_min_units() : sm_count() / 2;
+  if (!use_ws() || tiles == 0 || N == 0 || N % 8 != 0 || value_count <= 0 || max_kc <= 0 ||
+      units < min_units || (Chain::has_activation && act == nullptr) ||
+      !ws::aligned_all(X, dY, dW, act))
     return false;
-  } else {
-    const float* act = Chain::has_activation ? z : nullptr;
-    const index_t tiles = w.row_tiles();
-    // One unit per (tile, 256 slots) and no split of the reduction: with fewer units than half
-    // the SMs (layers of R ≤ 256 rows with N in the millions) the gathered-GEMM kernel, which
-    // splits N and sums in fp32, is the one that fills the GPU.
-    const index_t units = tiles * ceil_div(max_kc, index_t{256});
-    const index_t min_units = ws_grad_w_min_units() >= 0 ? ws_grad_w_min_units() : sm_count() / 2;
-    if (!use_ws() || tiles == 0 || N == 0 || N % 8 != 0 || value_count <= 0 || max_kc <= 0 ||
-        units < min_units || (Chain::has_activation && act == nullptr) ||
-        !ws::aligned_all(X, dY, dW, act))
-      return false;
-    const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream);
-    using P = ws::dw_tiles<T, Col, V>;
-    P p{};
-    p.tiles_m = tiles;
-    p.tiles_n = ceil_div(max_kc, index_t{256});
-    p.mode = ws_gather_mode();
-    p.gb = ws::rows_src{reinterpret_cast<const std::uint16_t*>(X), N, static_cast<int>(N)};
-    p.a_ext = static_cast<int>(N);
-    p.b_ext = static_cast<int>(N);
-    p.ptr = w.ptr;
-    p.cols = w.cols;
-    p.N = N;
-    p.dw = reinterpret_cast<std::uint16_t*>(dW);
-    p.scale = 1.f;
-    const CUtensorMap ma = ws::map16(dz.get(), w.R, N, N, 128);
-    const CUtensorMap mb =
-        p.mode == ws::gather::tma_rows ? ws::map16(X, w.K, N, N, 1) : CUtensorMap{};
-    ws::launch(p, ma, mb, stream);
-    return true;
-  }
+  const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream);
+  using P = ws::dw_tiles<T, Col, V>;
+  P p{};
+  p.tiles_m = tiles;
+  p.tiles_n = ceil_div(max_kc, index_t{256});
+  p.mode = ws_gather_mode();
+  p.gb = ws::rows_src{reinterpret_cast<const std::uint16_t*>(X), N, static_cast<int>(N)};
+  p.a_ext = static_cast<int>(N);
+  p.b_ext = static_cast<int>(N);
+  p.ptr = w.ptr;
+  p.cols = w.cols;
+  p.N = N;
+  p.dw = reinterpret_cast<std::uint16_t*>(dW);
+  p.scale = 1.f;
+  const CUtensorMap ma = ws::map16(dz.get(), w.R, N, N, 128);
+  const CUtensorMap mb =
+      p.mode == ws::gather::tma_rows ? ws::map16(X, w.K, N, N, 1) : CUtensorMap{};
+  ws::launch(p, ma, mb, stream);
+  return true;
 }
 
 /// Layouts whose dX the warp-specialized kernel does not take.
 template <class View, class V, class Chain>
-bool ws_grad_x(const View&, const std::int32_t*, index_t, const V*, const V*, const float*, V*,
+bool ws_grad_x(const View&, const tile_maps&, index_t, const V*, const V*, const float*, V*,
                index_t, const Chain&, cudaStream_t) {
   return false;
 }
@@ -265,46 +256,40 @@ bool ws_grad_x(const View&, const std::int32_t*, index_t, const V*, const V*, co
 /// dX of tile_wise<128>: units over (128 columns of W, 256 columns of dX), the reduction over
 /// all R rows of dZ (TMA boxes, formed first by dz_kernel unless the chain is empty), the A rows
 /// gathered from the value panels through inv (tiles × K, slot of column k in tile t or −1: rows
-/// a tile drops are zero-filled). This is the dense amount of MMA work: a column-block of W is
-/// reached by nearly every tile under a column-wise mask, so skipping whole k-steps saves
-/// nothing, and a scatter of per-tile products would need an fp32 atomic reduction of
-/// (1 − sparsity)·R/T times dX's size. The segmented mma.sync kernel does the sparse amount
-/// without tensor-core throughput to spend it on (H100, 8192³ 75 %: 0.20× cuBLAS).
-template <int T, class Col, class V, class Chain>
-bool ws_grad_x(const tile_wise_view<T, Col>& w, const std::int32_t* inv, index_t value_count,
+/// a tile drops are zero-filled; the table is derived once per entity). This is the dense amount of
+/// MMA work: a column-block of W is reached by nearly every tile under a column-wise mask, so
+/// skipping whole k-steps saves nothing, and a scatter of per-tile products would need an fp32
+/// atomic reduction of (1 − sparsity)·R/T times dX's size. The segmented mma.sync kernel does the
+/// sparse amount without tensor-core throughput to spend it on (H100, 8192³ 75 %: 0.20× cuBLAS).
+template <class Col, class V, class Chain>
+bool ws_grad_x(const tile_wise_view<128, Col>& w, const tile_maps& maps, index_t value_count,
                const V* vals, const V* dY, const float* z, V* dX, index_t N, const Chain& chain,
                cudaStream_t stream) {
-  if constexpr (T != 128) {
-    (void)w, (void)inv, (void)value_count, (void)vals, (void)dY, (void)z, (void)dX, (void)N,
-        (void)chain, (void)stream;
+  constexpr int T = 128;
+  const float* act = Chain::has_activation ? z : nullptr;
+  if (!use_ws() || w.row_tiles() == 0 || w.K == 0 || N == 0 || N % 8 != 0 || value_count <= 0 ||
+      (Chain::has_activation && act == nullptr) || !ws::aligned_all(vals, dY, dX, act))
     return false;
-  } else {
-    const float* act = Chain::has_activation ? z : nullptr;
-    if (!use_ws() || inv == nullptr || w.row_tiles() == 0 || w.K == 0 || N == 0 || N % 8 != 0 ||
-        value_count <= 0 || (Chain::has_activation && act == nullptr) ||
-        !ws::aligned_all(vals, dY, dX, act))
-      return false;
-    const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream);
-    using P = ws::dx_tiles<T, V>;
-    P p{};
-    p.tiles_m = ceil_div(w.K, index_t{128});
-    p.tiles_n = ceil_div(N, index_t{256});
-    p.mode = ws_gather_mode();
-    p.ga = ws::rows_src{reinterpret_cast<const std::uint16_t*>(vals), T, T};
-    p.a_ext = T;
-    p.b_ext = static_cast<int>(N);
-    p.inv = inv;
-    p.K = w.K;
-    p.R = w.R;
-    p.N = N;
-    p.dx = reinterpret_cast<std::uint16_t*>(dX);
-    p.scale = 1.f;
-    const CUtensorMap ma =
-        p.mode == ws::gather::tma_rows ? ws::map16(vals, value_count / T, T, T, 1) : CUtensorMap{};
-    const CUtensorMap mb = ws::map16(dz.get(), w.R, N, N, 64);
-    ws::launch(p, ma, mb, stream);
-    return true;
-  }
+  const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream);
+  using P = ws::dx_tiles<T, V>;
+  P p{};
+  p.tiles_m = ceil_div(w.K, index_t{128});
+  p.tiles_n = ceil_div(N, index_t{256});
+  p.mode = ws_gather_mode();
+  p.ga = ws::rows_src{reinterpret_cast<const std::uint16_t*>(vals), T, T};
+  p.a_ext = T;
+  p.b_ext = static_cast<int>(N);
+  p.inv = maps.slot_of_column(w.K);  // built on the first call that gets this far
+  p.K = w.K;
+  p.R = w.R;
+  p.N = N;
+  p.dx = reinterpret_cast<std::uint16_t*>(dX);
+  p.scale = 1.f;
+  const CUtensorMap ma =
+      p.mode == ws::gather::tma_rows ? ws::map16(vals, value_count / T, T, T, 1) : CUtensorMap{};
+  const CUtensorMap mb = ws::map16(dz.get(), w.R, N, N, 64);
+  ws::launch(p, ma, mb, stream);
+  return true;
 }
 
 /// channel (kept rows gathered in the epilogue) and dense: both operands by TMA.
