@@ -1,14 +1,20 @@
-// matmul forward, dX, dW and db for every layout, value type and epilogue, against double-precision
-// dense math on fresh random data; ragged shapes included.
+// The matmul case of the expression tests: forward, dX, dW and db of one layout, value type and
+// epilogue chain against double-precision dense math on fresh random data. Included by the test
+// files that split the layout list between them (so the build can compile them in parallel).
+#pragma once
+
 #include <doctest/doctest.h>
+
+#include <array>
+#include <string>
+#include <vector>
 
 #include "../layout/layout_list.hpp"
 #include "reference_epilogue.hpp"
 #include "stco/kernel/reference/dense.hpp"
 
-namespace {
+namespace stco_test::matmul_case {
 
-using namespace stco_test;
 using stco::index_t;
 
 template <class T, class L, class E>
@@ -77,10 +83,9 @@ void run_layout(index_t R, index_t K, index_t N, double sparsity) {
   }
 }
 
-}  // namespace
-
-TEST_CASE_TEMPLATE("matmul and its gradients match dense double math", L, STCO_TEST_NM_LAYOUTS,
-                   STCO_TEST_OTHER_LAYOUTS) {
+/// Every shape and sparsity of layout L, in float and double.
+template <class L>
+void run_shapes() {
   CAPTURE(L::name());
   const std::vector<std::array<index_t, 3>> shapes{
       {8, 16, 16}, {37, 70, 45}, {64, 130, 130}, {5, 9, 3}, {96, 256, 200}};
@@ -95,11 +100,4 @@ TEST_CASE_TEMPLATE("matmul and its gradients match dense double math", L, STCO_T
   }
 }
 
-TEST_CASE_TEMPLATE("matmul in half and bfloat16 matches double math", V, stco::half,
-                   stco::bfloat16) {
-  run_layout<stco::nm<2, 4>, V>(24, 70, 40, 0.5);
-  run_layout<stco::tile_wise<8>, V>(30, 64, 70, 0.75);
-  run_layout<stco::block<4, 4>, V>(17, 33, 20, 0.5);
-  run_layout<stco::channel, V>(16, 40, 20, 0.5);
-  run_layout<stco::csr, V>(16, 40, 20, 0.7);
-}
+}  // namespace stco_test::matmul_case
