@@ -17,6 +17,12 @@
 // vs_direct = the direct kernel calls' time (transposable mask, float dW) / the expression's.
 // expr[_mag]_relu_step: the step of Y = relu(W·X) with an activation stash (dZ = dY ⊙ relu'
 // formed per gradient), against the same direct (linear) step.
+//
+// embed_<layout> rows (4096³, 8192³): N:M masks the dispatch embeds in 2:4 (1:4 at 75 %, 1:2 at
+// 50 %; sp24/embed_nm.cuh) through the same public expressions, magnitude-pruned: the values
+// gathered into 2:4 order per call and dW scattered back are inside the timing. Peers: cuBLAS
+// (vs_cublas), cuSPARSE CSR on the same mask (vs_csr, forward) and the portable kernels the
+// layout ran on before (vs_portable: set_fast_paths(false), same binary).
 #define STCO_CUDA_NO_TILETC 1  // nm<2,4> only: leave the tile kernels out of this build
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
@@ -42,6 +48,7 @@
 #include "stco/kernel/cuda/sp24/ops.cuh"
 #include "stco/kernel/cuda/sp24/transposable.hpp"
 #include "stco/kernel/cuda/sp24/transpose.cuh"
+#include "stco/layout/decode.hpp"
 
 namespace {
 using stco::index_t;
@@ -243,9 +250,11 @@ std::unique_ptr<expr_state> make_expr(const fixture& f) {
 
 std::unique_ptr<fixture> current;
 std::unique_ptr<expr_state> current_expr;
+void reset_embeds();
 fixture& get(const shape& sh) {
   if (!current || current->sh.name != sh.name) {
     current_expr.reset();
+    reset_embeds();  // before the fixture: they run on its stream
     current.reset();
     current = std::make_unique<fixture>(sh);
   }
@@ -374,6 +383,110 @@ void run(benchmark::State& state, shape sh, op o) {
   state.counters["transposable"] = f.transposable ? 1 : 0;
 }
 
+/// An N:M layout the dispatch embeds in 2:4, through the public expressions (one shape alive).
+template <class L>
+struct embed_state {
+  std::string shape_name;
+  stco::cuda::stream s;
+  std::optional<stco::cuda::device_sparse_matrix<T, L>> W, dW;
+  std::vector<stco::cuda::device_tensor<T, 2>> X, dY;
+  stco::cuda::device_tensor<T, 2> Y, dX;
+  std::unique_ptr<bg::cusparse_csr> csr;
+};
+template <class L>
+std::unique_ptr<embed_state<L>>& embed_slot() {
+  static std::unique_ptr<embed_state<L>> slot;
+  return slot;
+}
+template <class L>
+embed_state<L>& get_embed(const fixture& f) {
+  auto& x = embed_slot<L>();
+  if (x && x->shape_name == f.sh.name) return *x;
+  x.reset();
+  const long M = f.sh.M, K = f.sh.K, N = f.sh.N;
+  x = std::make_unique<embed_state<L>>();
+  x->shape_name = f.sh.name;
+  x->s = stco::cuda::stream(f.s);
+  std::mt19937 rng(999u + static_cast<unsigned>(M + K));
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<T> wd(static_cast<std::size_t>(M * K));
+  for (auto& v : wd) v = T(u(rng));
+  const auto hw = stco::prune<L>(stco::matrix_view<const T>(wd.data(), stco::dextents<2>(M, K)));
+  x->W.emplace(stco::cuda::device_sparse_matrix<T, L>::from_host(hw, x->s));
+  x->dW.emplace(x->W->zeros_like(x->s));
+  // The CSR peer on the same mask.
+  const auto dense = stco::decode(hw);
+  std::vector<int> rp(static_cast<std::size_t>(M + 1), 0), ci;
+  std::vector<std::uint16_t> cv;
+  for (long r = 0; r < M; ++r) {
+    for (long k = 0; k < K; ++k)
+      if (dense(r, k).bits != 0) {
+        ci.push_back(static_cast<int>(k));
+        cv.push_back(dense(r, k).bits);
+      }
+    rp[static_cast<std::size_t>(r + 1)] = static_cast<int>(ci.size());
+  }
+  x->csr = std::make_unique<bg::cusparse_csr>(CUDA_R_16F, M, K, N, rp, ci, cv);
+  for (int i = 0; i < f.sets; ++i) {
+    x->X.emplace_back(stco::dextents<2>(K, N), x->s);
+    x->dY.emplace_back(stco::dextents<2>(M, N), x->s);
+    random_fill(x->X.back().data(), static_cast<std::size_t>(K * N), 500u + i);
+    random_fill(x->dY.back().data(), static_cast<std::size_t>(M * N), 600u + i);
+  }
+  x->Y = stco::cuda::device_tensor<T, 2>(stco::dextents<2>(M, N), x->s);
+  x->dX = stco::cuda::device_tensor<T, 2>(stco::dextents<2>(K, N), x->s);
+  x->s.synchronize();
+  return *x;
+}
+void reset_embeds() {
+  embed_slot<stco::nm<1, 4>>().reset();
+  embed_slot<stco::nm<1, 2>>().reset();
+}
+template <class L>
+void embed_op(embed_state<L>& x, op o, int i) {
+  auto& X = x.X[static_cast<std::size_t>(i) % x.X.size()];
+  auto& dY = x.dY[static_cast<std::size_t>(i) % x.dY.size()];
+  if (o == op::fwd || o == op::step) stco::eval(x.Y, stco::matmul(*x.W, X), x.s);
+  if (o == op::dx || o == op::step) stco::grad(stco::matmul(*x.W, X), dY, x.s).wrt_into(X, x.dX);
+  if (o == op::dw || o == op::step)
+    stco::grad(stco::matmul(*x.W, X), dY, x.s).wrt_into(*x.W, *x.dW);
+}
+template <class L>
+void run_embed(benchmark::State& state, shape sh, op o) {
+  fixture& f = get(sh);
+  embed_state<L>& x = get_embed<L>(f);
+  double ours = 0, blas = 0, csr = 0, portable = 0;
+  for (auto _ : state) {
+    ours = bg::median_ms(f.s, [&](int i) { embed_op(x, o, i); });
+    stco::kernel::cuda::set_fast_paths(false);
+    portable = bg::median_ms(
+        f.s, [&](int i) { embed_op(x, o, i); }, 3, 10, 200);
+    stco::kernel::cuda::set_fast_paths(true);
+    switch (o) {
+      case op::fwd:
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_fwd(i); });
+        csr = bg::median_ms(
+            f.s, [&](int i) { x.csr->run(f.s, x.X[i % f.sets].data(), x.Y.data()); }, 3, 10, 200);
+        break;
+      case op::dx:
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_dx(i); });
+        break;
+      case op::dw:
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_dw(i); });
+        break;
+      default:
+        blas = bg::median_ms(f.s, [&](int i) { f.blas_fwd(i), f.blas_dx(i), f.blas_dw(i); });
+    }
+    state.SetIterationTime(ours * 1e-3);
+  }
+  set_common_counters(state, sh, o, ours);
+  state.counters["vs_cublas"] = blas / ours;
+  state.counters["portable_us"] = portable * 1e3;
+  state.counters["vs_portable"] = portable / ours;
+  if (csr > 0) state.counters["vs_csr"] = csr / ours;
+  state.counters["density"] = x.W->entity().density();
+}
+
 std::vector<shape> shapes() {
   std::vector<shape> v{{"sq4096", 4096, 4096, 4096}, {"sq8192", 8192, 8192, 8192}};
   for (const auto* net : {&stco_bench::vgg16(), &stco_bench::resnet18()})
@@ -427,6 +540,22 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMicrosecond);
   }
   for (const auto& sh : {shape{"sq4096", 4096, 4096, 4096}, shape{"sq8192", 8192, 8192, 8192}})
+    for (auto [o, name] :
+         {std::pair{op::fwd, "fwd"}, {op::dx, "dx"}, {op::dw, "dw"}, {op::step, "step"}}) {
+      benchmark::RegisterBenchmark(
+          ("nm24/embed_nm<1,4>/" + std::string(name) + "/" + sh.name).c_str(),
+          [sh, o = o](benchmark::State& st) { run_embed<stco::nm<1, 4>>(st, sh, o); })
+          ->UseManualTime()
+          ->Iterations(1)
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(
+          ("nm24/embed_nm<1,2>/" + std::string(name) + "/" + sh.name).c_str(),
+          [sh, o = o](benchmark::State& st) { run_embed<stco::nm<1, 2>>(st, sh, o); })
+          ->UseManualTime()
+          ->Iterations(1)
+          ->Unit(benchmark::kMicrosecond);
+    }
+  for (const auto& sh : {shape{"sq4096", 4096, 4096, 4096}, shape{"sq8192", 8192, 8192, 8192}})
     for (auto [o, name] : {std::pair{op::fwd_bn128, "fwd_bn128"}, {op::dw_bn128, "dw_bn128"}})
       benchmark::RegisterBenchmark(("nm24/" + std::string(name) + "/" + sh.name).c_str(),
                                    [sh, o = o](benchmark::State& st) { run(st, sh, o); })
@@ -437,6 +566,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   current_expr.reset();
+  reset_embeds();
   current.reset();
   return 0;
 }

@@ -463,11 +463,11 @@ int main(int argc, char** argv) {
       reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, false, loop::wgmma);
       reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, false, loop::sync);
       reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.5, e.M <= 4096);
-      reg<stco::tile_wise<64>>(e, "tile_wise<64>", 0.75, false);
-      reg<stco::tile_wise<32>>(e, "tile_wise<32>", 0.75, false);
-      reg<stco::tile_vector<128, 2, 4>>(e, "tile_vector<128,2,4>", 0.75, false);
-      reg<stco::block<32, 32>>(e, "block<32,32>", 0.75, false);
-      reg<stco::channel>(e, "channel", 0.75, false);
+      reg<stco::tile_wise<64>>(e, "tile_wise<64>", 0.75, true);
+      reg<stco::tile_wise<32>>(e, "tile_wise<32>", 0.75, true);
+      reg<stco::tile_vector<128, 2, 4>>(e, "tile_vector<128,2,4>", 0.75, true);
+      reg<stco::block<32, 32>>(e, "block<32,32>", 0.75, true);
+      reg<stco::channel>(e, "channel", 0.75, true);
       reg<stco::channel>(e, "channel", 0.75, false, loop::wgmma);
     } else {
       // Every layer runs each layout (the Cin = 3 stems too, through the element-wise paths).

@@ -73,15 +73,34 @@ auto with_epilogue(const Core& core, const B& b, const Res& r) {
 struct epi_reference {
   std::vector<double> y, dz, db;
 };
+/// The device stash's activation inputs on the host (empty when the chain stashes nothing).
+template <class T>
+std::vector<float> stash_of(const stco::cuda::activation_stash<T>& st, stco::cuda::stream s) {
+  std::vector<float> h(static_cast<std::size_t>(st.size()));
+  s.synchronize();
+  if (!h.empty())
+    STCO_CUDA_CHECK(
+        cudaMemcpy(h.data(), st.data(), h.size() * sizeof(float), cudaMemcpyDeviceToHost));
+  return h;
+}
+
+/// `stash`: the kernel's stashed activation inputs (empty: none), taken at ReLU's kink, which is
+/// `terms` float roundings wide (epi_ref).
 template <class T, class ChOf>
 epi_reference reference_epilogue(epi which, const std::vector<double>& Z,
                                  const stco::tensor<T, 1>& b, const std::vector<double>& Rt,
-                                 const std::vector<double>& dY, ChOf&& ch_of) {
+                                 const std::vector<double>& dY, ChOf&& ch_of,
+                                 const std::vector<float>& stash = {}, index_t terms = 0) {
   epi_reference out{std::vector<double>(Z.size()), std::vector<double>(Z.size()),
                     std::vector<double>(static_cast<std::size_t>(b.size()), 0.0)};
+  double scale = 1;
+  for (double z : Z) scale = std::max(scale, std::fabs(z));
+  const double kink = 4 * gpu_tolerance<float>(terms) * scale;
   for (std::size_t i = 0; i < Z.size(); ++i) {
     const index_t c = ch_of(static_cast<index_t>(i));
-    const auto p = epi_ref(which, Z[i], stco::to_double(b[c]), Rt[i], dY[i]);
+    const double side = stash.empty() ? 0.0 : static_cast<double>(stash[i]);
+    const auto p = epi_ref(which, Z[i], stco::to_double(b[c]), Rt[i], dY[i],
+                           stash.empty() ? nullptr : &side, kink);
     out.y[i] = p.y, out.dz[i] = p.dz, out.db[c] += p.db;
   }
   return out;
@@ -132,16 +151,17 @@ void check_matmul(index_t R, index_t K, index_t N, double sparsity, Epis epilogu
     constexpr epi which = decltype(tag)::value;
     const std::string epilogue = epi_name(which);
     CAPTURE(epilogue);
-    const auto ref = reference_epilogue(which, Z, b, to_doubles(Rt), to_doubles(dY),
-                                        [N](index_t i) { return i / N; });
-    std::vector<double> dWref, dXref;
-    stco::reference::matmul_grads(Wdense, Xdbl, ref.dz, R, K, N, dWref, dXref);
-    mask_to(W.entity(), dWref);
     {
       const auto e = with_epilogue<which>(stco::matmul(Wd, Xd), bd, Rd);
       sc::device_tensor<T, 2> Yd(stco::dextents<2>(R, N), s);
       sc::activation_stash<T> stash;
       stco::eval(Yd, e, stash, s);
+      const auto ref = reference_epilogue(
+          which, Z, b, to_doubles(Rt), to_doubles(dY), [N](index_t i) { return i / N; },
+          stash_of(stash, s), K);
+      std::vector<double> dWref, dXref;
+      stco::reference::matmul_grads(Wdense, Xdbl, ref.dz, R, K, N, dWref, dXref);
+      mask_to(W.entity(), dWref);
       CHECK(max_rel_error(to_doubles(Yd.to_host(s)), ref.y) <= gpu_tolerance<T>(K));
       const auto g = stco::grad(e, dYd, stash, s);
       const auto dWd = g.wrt(Wd);
@@ -196,16 +216,17 @@ void check_conv(const conv_case& c, double sparsity, Epis epilogues = {}) {
     constexpr epi which = decltype(tag)::value;
     const std::string epilogue = epi_name(which);
     CAPTURE(epilogue);
-    const auto ref = reference_epilogue(which, Z, b, to_doubles(Rt), to_doubles(dY),
-                                        [Cout](index_t i) { return i % Cout; });
-    std::vector<double> dWref, dXref;
-    stco::reference::conv2d_grads(Wdense, Xdbl, ref.dz, g, dWref, dXref);
-    mask_to(W.entity(), dWref);
     {
       const auto e = with_epilogue<which>(stco::conv2d(Wd, Xd, c.params()), bd, Rd);
       sc::device_tensor<T, 4> Yd(stco::dextents<4>(c.batch, g.out_h, g.out_w, Cout), s);
       sc::activation_stash<T> stash;
       stco::eval(Yd, e, stash, s);
+      const auto ref = reference_epilogue(
+          which, Z, b, to_doubles(Rt), to_doubles(dY), [Cout](index_t i) { return i % Cout; },
+          stash_of(stash, s), Kg);
+      std::vector<double> dWref, dXref;
+      stco::reference::conv2d_grads(Wdense, Xdbl, ref.dz, g, dWref, dXref);
+      mask_to(W.entity(), dWref);
       CHECK(max_rel_error(to_doubles(Yd.to_host(s)), ref.y) <= gpu_tolerance<T>(Kg));
       const auto gr = stco::grad(e, dYd, stash, s);
       const auto dWd = gr.wrt(Wd);

@@ -60,13 +60,18 @@ inline double gelu_grad_ref(double z) {
 struct epi_point {
   double y, dz, db;
 };
-inline epi_point epi_ref(epi e, double z, double b, double r, double dy) {
+/// At ReLU's kink both one-sided derivatives are right: where the activation input a is within
+/// `kink` of 0 and `side` (the kernel's stashed a) is given, the reference takes the kernel's side,
+/// so a float rounding across 0 fails nothing.
+inline epi_point epi_ref(epi e, double z, double b, double r, double dy,
+                         const double* side = nullptr, double kink = 0) {
+  const auto on = [&](double a) { return side && std::fabs(a) <= kink ? *side > 0 : a > 0; };
   switch (e) {
     case epi::none:
       return {z, dy, 0};
     case epi::bias_relu: {
       const double a = z + b;
-      const double d = a > 0 ? dy : 0;
+      const double d = on(a) ? dy : 0;
       return {a > 0 ? a : 0, d, d};
     }
     case epi::bias_gelu_scale: {
@@ -76,7 +81,7 @@ inline epi_point epi_ref(epi e, double z, double b, double r, double dy) {
     }
     default: {
       const double a = z * 1.5 + b;
-      const double d = a > 0 ? dy : 0;
+      const double d = on(a) ? dy : 0;
       return {(a > 0 ? a : 0) + r, d * 1.5, d};
     }
   }

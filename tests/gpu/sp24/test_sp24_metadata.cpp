@@ -1,5 +1,5 @@
-// nm<2,4> metadata in the sparse tensor core's register order, and transposable masks (host only:
-// runs everywhere, label cpu).
+// nm<2,4> metadata in the sparse tensor core's register order, transposable masks, and the 2:4
+// entity that holds another N:M mask (host only: runs everywhere, label cpu).
 //
 // The reference for the order is built from the PTX ISA's description of the metadata operand of
 // mma.sp.m16n8k32 / wgmma.mma_async.sp .f16/.bf16 (sparsity selector 0), thread by thread: in each
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../../support/random.hpp"
+#include "stco/kernel/cuda/sp24/embed_nm.hpp"
 #include "stco/kernel/cuda/sp24/metadata.hpp"
 #include "stco/kernel/cuda/sp24/transposable.hpp"
 #include "stco/stco.hpp"
@@ -191,4 +192,26 @@ TEST_CASE("prune_transposable_weight: a transposable nm<2,4> weight with w's kep
     for (index_t k = 0; k < 40; ++k) REQUIRE(d(r, k) == (mask(r, k) ? Wd(r, k) : 0.0f));
   CHECK_THROWS_AS(sp24::prune_transposable_weight(stco_test::random_matrix<float>(4, 6)),
                   stco::shape_error);
+}
+
+TEST_CASE_TEMPLATE("N:M masks with at most two kept per quad embed in a 2:4 entity", L,
+                   stco::nm<1, 2>, stco::nm<1, 4>, stco::nm<1, 8>, stco::nm<2, 8>,
+                   stco::nm<2, 16>) {
+  CAPTURE(L::name());
+  for (index_t K : {index_t{1}, index_t{7}, index_t{16}, index_t{37}, index_t{64}}) {
+    CAPTURE(K);
+    const index_t R = 9;
+    const auto W = stco::prune<L>(stco_test::random_matrix<float>(R, K));
+    const auto e24 = sp24::embed_entity(W.entity());  // the constructor validates it as 2:4
+    REQUIRE(e24->logical_shape() == W.entity().logical_shape());
+    const auto nm_kept = stco::kept_mask(W.entity());
+    const auto kept24 = stco::kept_mask(*e24);
+    // Every position the N:M mask keeps is kept by the 2:4 one: the same product, with zeros.
+    for (index_t i = 0; i < nm_kept.size(); ++i)
+      if (nm_kept[i]) CHECK(kept24[i]);
+    // Each quad keeps two positions where it has two below K (all it has otherwise).
+    index_t expected = 0;
+    for (index_t q = 0; q < (K + 3) / 4; ++q) expected += std::min<index_t>(2, K - 4 * q);
+    CHECK(e24->kept() == R * expected);
+  }
 }

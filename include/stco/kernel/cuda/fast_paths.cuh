@@ -19,6 +19,10 @@
 //                                 sm90 kernels run it as the linear problem. Scratch buffers are
 //                                 cached per (entity, stream): no allocation or host sync per call
 //                                 in steady state.
+//                                 Other N:M masks with at most two kept positions per quad
+//                                 (1:2, 1:4, 1:8, 2:8, …; sp24/embed_nm.cuh) run the same kernels
+//                                 on a 2:4 entity derived once per entity, their values gathered
+//                                 into 2:4 order per call and dW scattered back.
 //
 // set_fast_paths(false) (dispatch.cuh) routes every call to the portable kernels at run time;
 // defining STCO_CUDA_NO_FAST_PATHS (or STCO_CUDA_NO_TILETC / STCO_CUDA_NO_SP24) leaves them out
@@ -42,6 +46,7 @@
 #if __has_include("stco/kernel/cuda/sp24/ops.cuh") && __has_include(                               \
                                                           "stco/kernel/cuda/sp24/metadata.hpp") && \
                                                           !defined(STCO_CUDA_NO_SP24)
+#include "stco/kernel/cuda/sp24/embed_nm.cuh"
 #include "stco/kernel/cuda/sp24/metadata.hpp"
 #include "stco/kernel/cuda/sp24/ops.cuh"
 #include "stco/kernel/cuda/sp24/transposable.hpp"
@@ -266,6 +271,120 @@ struct fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain, std::enable_if_t<sp24_gl
                                .template get<float>(c.s, sp24_glue::scratch_store::dw_workspace, ws)
                          : nullptr;
     sp::grad_w(W, c.x, c.dy, c.z, c.n, c.chain, c.out, c.s.get(), sp::path::automatic, work);
+  }
+};
+
+namespace sp24_glue {
+/// An N:M weight that embeds in 2:4 (sp24/embed_nm.cuh): its 2:4 entity on the device, derived
+/// once per N:M entity.
+template <int N, int M>
+struct embedded24 {
+  std::shared_ptr<const stco::cuda::device_entity<nm<2, 4>>> entity;
+};
+template <int N, int M>
+const embedded24<N, M>& embedded_of(const stco::cuda::device_entity<nm<N, M>>& e,
+                                    stco::cuda::stream s) {
+  return e.template derived<embedded24<N, M>>([s, &e](const stco::cuda::device_entity_base&) {
+    embedded24<N, M> d{
+        stco::cuda::device_entity<nm<2, 4>>::of(stco::cuda::sp24::embed_entity(*e.host(s)), s)};
+    s.synchronize();
+    return d;
+  });
+}
+/// Per stream, the 2:4 value arrays of an embedded weight (W's values gathered, dW before the
+/// scatter): allocated on first use, rewritten by every call before they are read.
+template <class T>
+class embedded_store {
+ public:
+  enum use : int { weight, grad };
+  using matrix = stco::cuda::device_sparse_matrix<T, nm<2, 4>>;
+  matrix& get(const std::shared_ptr<const stco::cuda::device_entity<nm<2, 4>>>& e,
+              stco::cuda::stream s, use u) {
+    std::lock_guard<std::mutex> lock(m_);
+    for (auto& x : list_)
+      if (x.s == s.get() && x.u == u) return *x.m;
+    list_.push_back({s.get(), u, std::make_unique<matrix>(e, s)});
+    return *list_.back().m;
+  }
+
+ private:
+  struct entry {
+    cudaStream_t s;
+    use u;
+    std::unique_ptr<matrix> m;
+  };
+  std::mutex m_;
+  std::vector<entry> list_;
+};
+template <class T>
+struct embedded_values {
+  std::shared_ptr<embedded_store<T>> store = std::make_shared<embedded_store<T>>();
+};
+template <class T, int N, int M>
+embedded_store<T>& embedded_store_of(const stco::cuda::device_entity<nm<N, M>>& e) {
+  return *e.template derived<embedded_values<T>>([](const stco::cuda::device_entity_base&) {
+             return embedded_values<T>{};
+           }).store;
+}
+/// The call on the embedded 2:4 weight `w24` (same operands, same chain).
+template <class T, int N, int M, class Chain>
+gemm_call<T, nm<2, 4>, Chain> as_24(const gemm_call<T, nm<N, M>, Chain>& c,
+                                    const stco::cuda::device_sparse_matrix<T, nm<2, 4>>& w24,
+                                    T* out) {
+  return {&w24, c.x, c.dy, c.z, out, c.stash, c.chain, c.r, c.k, c.n, c.s};
+}
+/// W's values gathered into the embedded 2:4 weight of stream c.s (its per-stream copy).
+template <class T, int N, int M, class Chain>
+const stco::cuda::device_sparse_matrix<T, nm<2, 4>>& embedded_weight(
+    const gemm_call<T, nm<N, M>, Chain>& c) {
+  const auto& e24 = embedded_of(c.w->entity(), c.s).entity;
+  auto& w24 = embedded_store_of<T>(c.w->entity()).get(e24, c.s, embedded_store<T>::weight);
+  stco::cuda::sp24::gather_embedded<N, M>(c.w->values(), c.w->entity().index().words.data(),
+                                          e24->index().words.data(), w24.buffer().data(), c.r, c.k,
+                                          c.s.get());
+  return w24;
+}
+template <int N, int M, class T>
+inline constexpr bool embeds = stco::cuda::sp24::embeds_in_24<N, M>&& takes<T>;
+}  // namespace sp24_glue
+
+// N:M masks embedded in 2:4: the nm<2,4> paths above on the derived 2:4 weight.
+template <int N, int M, class T, class Chain>
+struct fast_path<op::matmul_forward, nm<N, M>, T, Chain,
+                 std::enable_if_t<sp24_glue::embeds<N, M, T>>> {
+  static constexpr bool available = true;
+  static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
+  static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
+    const auto& w24 = sp24_glue::embedded_weight(c);
+    fast_path<op::matmul_forward, nm<2, 4>, T, Chain>::run(sp24_glue::as_24(c, w24, c.out));
+  }
+};
+template <int N, int M, class T, class Chain>
+struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
+                 std::enable_if_t<sp24_glue::embeds<N, M, T>>> {
+  static constexpr bool available = true;
+  static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
+  static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
+    const auto& w24 = sp24_glue::embedded_weight(c);
+    fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(sp24_glue::as_24(c, w24, c.out));
+  }
+};
+template <int N, int M, class T, class Chain>
+struct fast_path<op::matmul_grad_w, nm<N, M>, T, Chain,
+                 std::enable_if_t<sp24_glue::embeds<N, M, T>>> {
+  static constexpr bool available = true;
+  static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
+  static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
+    // dW reads only the 2:4 index side of W, so W's values are not gathered here.
+    const auto& e24 = sp24_glue::embedded_of(c.w->entity(), c.s).entity;
+    auto& store = sp24_glue::embedded_store_of<T>(c.w->entity());
+    using S = sp24_glue::embedded_store<T>;
+    const auto& w24 = store.get(e24, c.s, S::weight);
+    auto& dw24 = store.get(e24, c.s, S::grad);
+    fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain>::run(
+        sp24_glue::as_24(c, w24, dw24.buffer().data()));
+    stco::cuda::sp24::scatter_embedded<N, M>(dw24.values(), c.w->entity().index().words.data(),
+                                             e24->index().words.data(), c.out, c.r, c.k, c.s.get());
   }
 };
 #endif  // STCO_CUDA_SP24

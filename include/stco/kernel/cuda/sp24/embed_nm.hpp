@@ -1,0 +1,56 @@
+// stco/kernel/cuda/sp24/embed_nm.hpp — the host side of running N:M masks on the 2:4 sparse
+// tensor cores (sp24/embed_nm.cuh): which masks fit, and the 2:4 entity that holds one.
+//
+// A mask fits when every aligned quad of K keeps at most two positions: N ≤ 2 with M % 4 == 0
+// (a group covers whole quads), and 1:2 (a quad covers two groups of one). Each quad of the 2:4
+// entity keeps the positions the N:M mask keeps there, padded to two with the lowest positions it
+// drops (stored zeros).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "stco/core/error.hpp"
+#include "stco/core/index.hpp"
+#include "stco/layout/nm.hpp"
+
+namespace stco::cuda::sp24 {
+
+/// Whether every aligned quad of an N:M mask keeps at most two positions (so it embeds in 2:4).
+template <int N, int M>
+inline constexpr bool embeds_in_24 =
+    !(N == 2 && M == 4) && ((N <= 2 && M % 4 == 0) || (N == 1 && M == 2));
+
+/// The 2:4 entity holding the same kept positions as `e` (padded to two per quad with positions
+/// it drops). index_error if a quad keeps more than two (a malformed entity).
+template <int N, int M>
+std::shared_ptr<const nm_entity<2, 4>> embed_entity(const nm_entity<N, M>& e) {
+  static_assert(embeds_in_24<N, M>, "embed_entity: the N:M mask does not fit 2:4");
+  const matrix_shape s = e.logical_shape();
+  const index_t G = e.groups(), G4 = ceil_div(s.cols, index_t{4});
+  packed_bits out(s.rows * G4 * 2, 2);
+  for (index_t r = 0; r < s.rows; ++r) {
+    // Positions kept in each quad of the row, as a 4-bit set.
+    std::vector<unsigned> used(static_cast<std::size_t>(G4), 0u);
+    for (index_t g = 0; g < G; ++g)
+      for (int j = 0; j < N; ++j) {
+        const index_t c = g * M + static_cast<index_t>(e.offset((r * G + g) * N + j));
+        if (c / 4 < G4) used[static_cast<std::size_t>(c / 4)] |= 1u << (c % 4);
+      }
+    for (index_t q = 0; q < G4; ++q) {
+      unsigned set = used[static_cast<std::size_t>(q)];
+      // Padding: the lowest free positions (below K wherever the quad has two real positions).
+      for (unsigned o = 0; o < 4 && __builtin_popcount(set) < 2; ++o) set |= 1u << o;
+      if (__builtin_popcount(set) != 2)
+        throw index_error(stco::detail::message("stco::cuda::sp24::embed_entity: row ", r,
+                                                ", quad ", q, " keeps more than two positions"));
+      const unsigned lo = static_cast<unsigned>(__builtin_ctz(set));
+      const unsigned hi = static_cast<unsigned>(31 - __builtin_clz(set));
+      out.set((r * G4 + q) * 2, lo);
+      out.set((r * G4 + q) * 2 + 1, hi);
+    }
+  }
+  return std::make_shared<const nm_entity<2, 4>>(s, std::move(out));
+}
+
+}  // namespace stco::cuda::sp24
