@@ -18,9 +18,10 @@
 // expr[_mag]_relu_step: the step of Y = relu(W·X) with an activation stash (dZ = dY ⊙ relu'
 // formed per gradient), against the same direct (linear) step.
 //
-// embed_<layout> rows (4096³, 8192³): N:M masks the dispatch embeds in 2:4 (1:4 at 75 %, 1:2 at
-// 50 %; sp24/embed_nm.cuh) through the same public expressions, magnitude-pruned: the values
-// gathered into 2:4 order per call and dW scattered back are inside the timing. Peers: cuBLAS
+// embed_<layout> rows (4096³, 8192³): other N:M masks on the 2:4 paths (sp24/embed_nm.cuh) through
+// the same public expressions, magnitude-pruned: 1:4 (75 %) and 1:2 (50 %) as one 2:4 term, 4:8
+// (50 %) as two terms over the stacked [X; X]. The per-call value gather, dW scatter (and for two
+// terms the stacking of X and the sum of dX's halves) are inside the timing. Peers: cuBLAS
 // (vs_cublas), cuSPARSE CSR on the same mask (vs_csr, forward) and the portable kernels the
 // layout ran on before (vs_portable: set_fast_paths(false), same binary).
 #define STCO_CUDA_NO_TILETC 1  // nm<2,4> only: leave the tile kernels out of this build
@@ -441,6 +442,7 @@ embed_state<L>& get_embed(const fixture& f) {
 void reset_embeds() {
   embed_slot<stco::nm<1, 4>>().reset();
   embed_slot<stco::nm<1, 2>>().reset();
+  embed_slot<stco::nm<4, 8>>().reset();
 }
 template <class L>
 void embed_op(embed_state<L>& x, op o, int i) {
@@ -551,6 +553,12 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(
           ("nm24/embed_nm<1,2>/" + std::string(name) + "/" + sh.name).c_str(),
           [sh, o = o](benchmark::State& st) { run_embed<stco::nm<1, 2>>(st, sh, o); })
+          ->UseManualTime()
+          ->Iterations(1)
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(
+          ("nm24/embed_nm<4,8>/" + std::string(name) + "/" + sh.name).c_str(),
+          [sh, o = o](benchmark::State& st) { run_embed<stco::nm<4, 8>>(st, sh, o); })
           ->UseManualTime()
           ->Iterations(1)
           ->Unit(benchmark::kMicrosecond);

@@ -215,3 +215,25 @@ TEST_CASE_TEMPLATE("N:M masks with at most two kept per quad embed in a 2:4 enti
     CHECK(e24->kept() == R * expected);
   }
 }
+
+TEST_CASE_TEMPLATE("every other N:M mask splits into two 2:4 terms side by side", L, stco::nm<4, 8>,
+                   stco::nm<3, 4>, stco::nm<2, 3>, stco::nm<1, 3>, stco::nm<5, 16>) {
+  CAPTURE(L::name());
+  for (index_t K : {index_t{1}, index_t{7}, index_t{16}, index_t{37}, index_t{64}}) {
+    CAPTURE(K);
+    const index_t R = 9, Kp = 4 * ((K + 3) / 4);
+    const auto W = stco::prune<L>(stco_test::random_matrix<float>(R, K));
+    const auto e2 = sp24::split_entity(W.entity());  // validated as 2:4
+    REQUIRE(e2->logical_shape() == stco::matrix_shape{R, 2 * Kp});
+    const auto nm_kept = stco::kept_mask(W.entity());
+    const auto kept24 = stco::kept_mask(*e2);
+    // Every kept position is held by exactly one term (Wa in [0, Kp), Wb in [Kp, 2·Kp)).
+    for (index_t r = 0; r < R; ++r)
+      for (index_t c = 0; c < K; ++c)
+        if (nm_kept[r * K + c]) {
+          CAPTURE(r);
+          CAPTURE(c);
+          CHECK(kept24[r * 2 * Kp + c] + kept24[r * 2 * Kp + Kp + c] == 1);
+        }
+  }
+}

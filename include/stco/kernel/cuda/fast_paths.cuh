@@ -19,10 +19,12 @@
 //                                 sm90 kernels run it as the linear problem. Scratch buffers are
 //                                 cached per (entity, stream): no allocation or host sync per call
 //                                 in steady state.
-//                                 Other N:M masks with at most two kept positions per quad
-//                                 (1:2, 1:4, 1:8, 2:8, …; sp24/embed_nm.cuh) run the same kernels
-//                                 on a 2:4 entity derived once per entity, their values gathered
-//                                 into 2:4 order per call and dW scattered back.
+//                                 Every other N:M mask (sp24/embed_nm.cuh) runs the same kernels
+//                                 on a 2:4 entity derived once per entity: one term where each
+//                                 quad keeps at most two (1:2, 1:4, 1:8, 2:8, …), else two terms
+//                                 side by side over [X; X] (4:8, 2:3, 5:16, …: W = Wa + Wb, the
+//                                 dense amount of work at the sparse rate); values gathered into
+//                                 2:4 order per call, dW scattered back, dX's halves summed.
 //
 // set_fast_paths(false) (dispatch.cuh) routes every call to the portable kernels at run time;
 // defining STCO_CUDA_NO_FAST_PATHS (or STCO_CUDA_NO_TILETC / STCO_CUDA_NO_SP24) leaves them out
@@ -275,36 +277,55 @@ struct fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain, std::enable_if_t<sp24_gl
 };
 
 namespace sp24_glue {
-/// An N:M weight that embeds in 2:4 (sp24/embed_nm.cuh): its 2:4 entity on the device, derived
-/// once per N:M entity.
+/// An N:M weight on the 2:4 paths (sp24/embed_nm.cuh): its 2:4 entity on the device (one term, or
+/// two side by side over K' = 8·⌈K/4⌉), derived once per N:M entity.
 template <int N, int M>
 struct embedded24 {
   std::shared_ptr<const stco::cuda::device_entity<nm<2, 4>>> entity;
+  int terms = 1;
 };
 template <int N, int M>
 const embedded24<N, M>& embedded_of(const stco::cuda::device_entity<nm<N, M>>& e,
                                     stco::cuda::stream s) {
   return e.template derived<embedded24<N, M>>([s, &e](const stco::cuda::device_entity_base&) {
-    embedded24<N, M> d{
-        stco::cuda::device_entity<nm<2, 4>>::of(stco::cuda::sp24::embed_entity(*e.host(s)), s)};
+    namespace sp = stco::cuda::sp24;
+    const auto h = e.host(s);
+    std::shared_ptr<const nm_entity<2, 4>> h24;
+    if constexpr (sp::embeds_in_24<N, M>)
+      h24 = sp::embed_entity(*h);
+    else
+      h24 = sp::split_entity(*h);
+    embedded24<N, M> d{stco::cuda::device_entity<nm<2, 4>>::of(h24, s),
+                       sp::embeds_in_24<N, M> ? 1 : 2};
     s.synchronize();
     return d;
   });
 }
 /// Per stream, the 2:4 value arrays of an embedded weight (W's values gathered, dW before the
-/// scatter): allocated on first use, rewritten by every call before they are read.
+/// scatter) and the two-term path's stacked activations and dX: allocated on first use (grown
+/// when a call needs more), rewritten by every call before they are read.
 template <class T>
 class embedded_store {
  public:
-  enum use : int { weight, grad };
+  enum use : int { weight, grad, x_stacked, dx_stacked };
   using matrix = stco::cuda::device_sparse_matrix<T, nm<2, 4>>;
   matrix& get(const std::shared_ptr<const stco::cuda::device_entity<nm<2, 4>>>& e,
               stco::cuda::stream s, use u) {
     std::lock_guard<std::mutex> lock(m_);
     for (auto& x : list_)
       if (x.s == s.get() && x.u == u) return *x.m;
-    list_.push_back({s.get(), u, std::make_unique<matrix>(e, s)});
+    list_.push_back({s.get(), u, std::make_unique<matrix>(e, s), {}});
     return *list_.back().m;
+  }
+  T* buffer(stco::cuda::stream s, use u, index_t count) {
+    std::lock_guard<std::mutex> lock(m_);
+    for (auto& x : list_)
+      if (x.s == s.get() && x.u == u) {
+        if (x.b.size() < count) x.b = stco::cuda::device_buffer<T>(count, s);
+        return x.b.data();
+      }
+    list_.push_back({s.get(), u, nullptr, stco::cuda::device_buffer<T>(count, s)});
+    return list_.back().b.data();
   }
 
  private:
@@ -312,6 +333,7 @@ class embedded_store {
     cudaStream_t s;
     use u;
     std::unique_ptr<matrix> m;
+    stco::cuda::device_buffer<T> b;
   };
   std::mutex m_;
   std::vector<entry> list_;
@@ -326,65 +348,84 @@ embedded_store<T>& embedded_store_of(const stco::cuda::device_entity<nm<N, M>>& 
              return embedded_values<T>{};
            }).store;
 }
-/// The call on the embedded 2:4 weight `w24` (same operands, same chain).
+/// One call of an N:M weight on its 2:4 form: the 2:4 weight (values gathered when `gather`), the
+/// reduction length K' and the activations the 2:4 GEMM reads (X, or [X; 0; X; 0]).
 template <class T, int N, int M, class Chain>
-gemm_call<T, nm<2, 4>, Chain> as_24(const gemm_call<T, nm<N, M>, Chain>& c,
-                                    const stco::cuda::device_sparse_matrix<T, nm<2, 4>>& w24,
-                                    T* out) {
-  return {&w24, c.x, c.dy, c.z, out, c.stash, c.chain, c.r, c.k, c.n, c.s};
-}
-/// W's values gathered into the embedded 2:4 weight of stream c.s (its per-stream copy).
-template <class T, int N, int M, class Chain>
-const stco::cuda::device_sparse_matrix<T, nm<2, 4>>& embedded_weight(
-    const gemm_call<T, nm<N, M>, Chain>& c) {
-  const auto& e24 = embedded_of(c.w->entity(), c.s).entity;
-  auto& w24 = embedded_store_of<T>(c.w->entity()).get(e24, c.s, embedded_store<T>::weight);
-  stco::cuda::sp24::gather_embedded<N, M>(c.w->values(), c.w->entity().index().words.data(),
-                                          e24->index().words.data(), w24.buffer().data(), c.r, c.k,
-                                          c.s.get());
-  return w24;
-}
+struct embedded_call {
+  const embedded24<N, M>& e;
+  embedded_store<T>& store;
+  stco::cuda::device_sparse_matrix<T, nm<2, 4>>& w24;
+  index_t k;
+
+  embedded_call(const gemm_call<T, nm<N, M>, Chain>& c, bool gather)
+      : e(embedded_of(c.w->entity(), c.s)),
+        store(embedded_store_of<T>(c.w->entity())),
+        w24(store.get(e.entity, c.s, embedded_store<T>::weight)),
+        k(e.terms == 1 ? c.k : 8 * ceil_div(c.k, index_t{4})) {
+    if (gather)
+      stco::cuda::sp24::gather_embedded<N, M>(c.w->values(), c.w->entity().index().words.data(),
+                                              e.entity->index().words.data(), w24.buffer().data(),
+                                              c.r, c.k, e.terms, c.s.get());
+  }
+  /// X as the 2:4 GEMM reads it.
+  const T* x(const gemm_call<T, nm<N, M>, Chain>& c) {
+    if (e.terms == 1) return c.x;
+    T* xs = store.buffer(c.s, embedded_store<T>::x_stacked, k * c.n);
+    stco::cuda::sp24::stack_activations(c.x, xs, c.k, c.n, c.s.get());
+    return xs;
+  }
+  /// The call on the 2:4 weight.
+  gemm_call<T, nm<2, 4>, Chain> on_24(const gemm_call<T, nm<N, M>, Chain>& c, const T* x,
+                                      T* out) const {
+    return {&w24, x, c.dy, c.z, out, c.stash, c.chain, c.r, k, c.n, c.s};
+  }
+};
 template <int N, int M, class T>
-inline constexpr bool embeds = stco::cuda::sp24::embeds_in_24<N, M>&& takes<T>;
+inline constexpr bool runs_on_24 = takes<T> && (stco::cuda::sp24::embeds_in_24<N, M> ||
+                                                stco::cuda::sp24::splits_in_24<N, M>);
 }  // namespace sp24_glue
 
-// N:M masks embedded in 2:4: the nm<2,4> paths above on the derived 2:4 weight.
+// Every other N:M mask on the nm<2,4> paths above, through its one- or two-term 2:4 form.
 template <int N, int M, class T, class Chain>
 struct fast_path<op::matmul_forward, nm<N, M>, T, Chain,
-                 std::enable_if_t<sp24_glue::embeds<N, M, T>>> {
+                 std::enable_if_t<sp24_glue::runs_on_24<N, M, T>>> {
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
-    const auto& w24 = sp24_glue::embedded_weight(c);
-    fast_path<op::matmul_forward, nm<2, 4>, T, Chain>::run(sp24_glue::as_24(c, w24, c.out));
+    sp24_glue::embedded_call<T, N, M, Chain> e(c, true);
+    fast_path<op::matmul_forward, nm<2, 4>, T, Chain>::run(e.on_24(c, e.x(c), c.out));
   }
 };
 template <int N, int M, class T, class Chain>
 struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
-                 std::enable_if_t<sp24_glue::embeds<N, M, T>>> {
+                 std::enable_if_t<sp24_glue::runs_on_24<N, M, T>>> {
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
-    const auto& w24 = sp24_glue::embedded_weight(c);
-    fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(sp24_glue::as_24(c, w24, c.out));
+    using S = sp24_glue::embedded_store<T>;
+    sp24_glue::embedded_call<T, N, M, Chain> e(c, true);
+    if (e.e.terms == 1) {
+      fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(e.on_24(c, nullptr, c.out));
+      return;
+    }
+    T* dxs = e.store.buffer(c.s, S::dx_stacked, e.k * c.n);
+    fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(e.on_24(c, nullptr, dxs));
+    stco::cuda::sp24::sum_halves(static_cast<const T*>(dxs), c.out, c.k, c.n, c.s.get());
   }
 };
 template <int N, int M, class T, class Chain>
 struct fast_path<op::matmul_grad_w, nm<N, M>, T, Chain,
-                 std::enable_if_t<sp24_glue::embeds<N, M, T>>> {
+                 std::enable_if_t<sp24_glue::runs_on_24<N, M, T>>> {
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
     // dW reads only the 2:4 index side of W, so W's values are not gathered here.
-    const auto& e24 = sp24_glue::embedded_of(c.w->entity(), c.s).entity;
-    auto& store = sp24_glue::embedded_store_of<T>(c.w->entity());
-    using S = sp24_glue::embedded_store<T>;
-    const auto& w24 = store.get(e24, c.s, S::weight);
-    auto& dw24 = store.get(e24, c.s, S::grad);
-    fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain>::run(
-        sp24_glue::as_24(c, w24, dw24.buffer().data()));
+    sp24_glue::embedded_call<T, N, M, Chain> e(c, false);
+    auto& dw24 = e.store.get(e.e.entity, c.s, sp24_glue::embedded_store<T>::grad);
+    fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain>::run(e.on_24(c, e.x(c), dw24.buffer().data()));
     stco::cuda::sp24::scatter_embedded<N, M>(dw24.values(), c.w->entity().index().words.data(),
-                                             e24->index().words.data(), c.out, c.r, c.k, c.s.get());
+                                             e.e.entity->index().words.data(), c.out, c.r, c.k,
+                                             e.e.terms, c.s.get());
   }
 };
 #endif  // STCO_CUDA_SP24
