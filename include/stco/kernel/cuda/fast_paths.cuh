@@ -307,7 +307,7 @@ const embedded24<N, M>& embedded_of(const stco::cuda::device_entity<nm<N, M>>& e
 template <class T>
 class embedded_store {
  public:
-  enum use : int { weight, grad, x_stacked, dx_stacked };
+  enum use : int { weight, grad, x_stacked, dx_stacked, wt_stacked, wt_dense };
   using matrix = stco::cuda::device_sparse_matrix<T, nm<2, 4>>;
   matrix& get(const std::shared_ptr<const stco::cuda::device_entity<nm<2, 4>>>& e,
               stco::cuda::stream s, use u) {
@@ -408,9 +408,33 @@ struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
       fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(e.on_24(c, nullptr, c.out));
       return;
     }
+    namespace sp = stco::cuda::sp24;
+    // Two terms: Wᵀ = Waᵀ + Wbᵀ decoded densely (the terms' supports are disjoint), then one dense
+    // GEMM over K — the dense amount of work once, where the 2:4 path would decode [K', R] and do
+    // it twice. Needs the sm_90a dense kernel; otherwise the two-term product and a sum of halves.
+    const auto c24 = e.on_24(c, nullptr, c.out);
+    const T* dz = c.dy;
+    if constexpr (Chain::has_activation) dz = sp24_glue::linearized_dz(c24);
+    const index_t ld = ceil_div(c.r, index_t{8}) * 8;
+    using Linear = std::conditional_t<Chain::has_activation, stco::chain<>, Chain>;
+    if (dz &&
+        sp::grad_x_dense_fits<T, Linear>(static_cast<const T*>(nullptr), ld, dz, c.n, c.out)) {
+      T* wts = e.store.buffer(c.s, S::wt_stacked, e.k * ld);
+      T* wt = e.store.buffer(c.s, S::wt_dense, c.k * ld);
+      sp::decompress_transposed(e.w24.values(), e.e.entity->index().words.data(), wts, c.r, e.k, ld,
+                                c.s.get());
+      sp::sum_halves(static_cast<const T*>(wts), wt, c.k, ld, c.s.get());
+      if constexpr (Chain::has_activation)
+        sp::grad_x_dense(static_cast<const T*>(wt), ld, c.r, c.k, dz, c.n, stco::chain<>{}, c.out,
+                         c.s.get());
+      else
+        sp::grad_x_dense(static_cast<const T*>(wt), ld, c.r, c.k, dz, c.n, c.chain, c.out,
+                         c.s.get());
+      return;
+    }
     T* dxs = e.store.buffer(c.s, S::dx_stacked, e.k * c.n);
     fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(e.on_24(c, nullptr, dxs));
-    stco::cuda::sp24::sum_halves(static_cast<const T*>(dxs), c.out, c.k, c.n, c.s.get());
+    sp::sum_halves(static_cast<const T*>(dxs), c.out, c.k, c.n, c.s.get());
   }
 };
 template <int N, int M, class T, class Chain>

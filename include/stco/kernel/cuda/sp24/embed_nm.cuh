@@ -17,6 +17,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
@@ -30,79 +31,93 @@ namespace stco::cuda::sp24 {
 
 namespace embed_detail {
 inline constexpr int threads = 256;
+// Grids are (positions of a row / threads, rows): in-row indices are 32-bit (K < 2^31) and every
+// division is by a compile-time constant; rows past the grid's 65535 loop.
+inline constexpr index_t max_grid_rows = 65535;
 
-/// w24[i] for every 2:4 slot i (Gs quads a row, term t in quads [t·G4, (t + 1)·G4)): the N:M
+/// w24 for every 2:4 slot j of each row (2·Gs a row; term t in quads [t·G4, (t + 1)·G4)): the N:M
 /// value at the same column, or 0 (padding: a column the N:M mask does not keep).
 template <int N, int M>
 __global__ void __launch_bounds__(threads)
     gather_kernel(const std::uint16_t* w, const std::uint32_t* nm_off, const std::uint32_t* off24,
-                  std::uint16_t* w24, index_t G, index_t G4, index_t Gs, index_t count) {
-  const index_t i = static_cast<index_t>(blockIdx.x) * threads + threadIdx.x;
-  if (i >= count) return;
-  const index_t r = i / (Gs * 2), q = ((i / 2) % Gs) % G4;
-  const index_t c = q * 4 + packed_field<2>(off24, i), g = c / M;
-  std::uint16_t v = 0;
-  if (g < G)
+                  std::uint16_t* w24, int G, int G4, int Gs, index_t R) {
+  const int j = static_cast<int>(blockIdx.x) * threads + static_cast<int>(threadIdx.x);
+  if (j >= 2 * Gs) return;
+  const int qq = j / 2, q = qq < G4 ? qq : qq - G4;
+  for (index_t r = blockIdx.y; r < R; r += gridDim.y) {
+    const index_t i = r * (2 * Gs) + j;
+    const int c = q * 4 + static_cast<int>(packed_field<2>(off24, i)), g = c / M;
+    std::uint16_t v = 0;
+    if (g < G)
 #pragma unroll
-    for (int j = 0; j < N; ++j) {
-      const index_t p = (r * G + g) * N + j;
-      if (g * M + packed_field<nm_view<N, M>::bits>(nm_off, p) == c) v = w[p];
-    }
-  w24[i] = v;
+      for (int s = 0; s < N; ++s) {
+        const index_t p = (r * G + g) * N + s;
+        if (g * M + static_cast<int>(packed_field<nm_view<N, M>::bits>(nm_off, p)) == c) v = w[p];
+      }
+    w24[i] = v;
+  }
 }
 
-/// dw[p] for every N:M slot p: the 2:4 gradient at the same column, from the first term whose
-/// quad holds it (0 past K).
+/// dw for every N:M slot j of each row (G·N a row): the 2:4 gradient at the same column, from
+/// the first term whose quad holds it (0 past K).
 template <int N, int M, int Terms>
 __global__ void __launch_bounds__(threads)
     scatter_kernel(const std::uint16_t* dw24, const std::uint32_t* nm_off,
-                   const std::uint32_t* off24, std::uint16_t* dw, index_t K, index_t G, index_t G4,
-                   index_t count) {
-  const index_t p = static_cast<index_t>(blockIdx.x) * threads + threadIdx.x;
-  if (p >= count) return;
-  const index_t r = p / (G * N), g = (p / N) % G;
-  const index_t c = g * M + packed_field<nm_view<N, M>::bits>(nm_off, p);
-  std::uint16_t v = 0;
-  if (c < K) {
-    const unsigned o = static_cast<unsigned>(c % 4);
-    bool found = false;
+                   const std::uint32_t* off24, std::uint16_t* dw, int K, int G, int G4, index_t R) {
+  const int j = static_cast<int>(blockIdx.x) * threads + static_cast<int>(threadIdx.x);
+  if (j >= G * N) return;
+  const int g = j / N;
+  for (index_t r = blockIdx.y; r < R; r += gridDim.y) {
+    const index_t p = r * (G * N) + j;
+    const int c = g * M + static_cast<int>(packed_field<nm_view<N, M>::bits>(nm_off, p));
+    std::uint16_t v = 0;
+    if (c < K) {
+      const unsigned o = static_cast<unsigned>(c % 4);
+      bool found = false;
 #pragma unroll
-    for (int t = 0; t < Terms; ++t) {
-      const index_t i = (r * Terms * G4 + t * G4 + c / 4) * 2;
-      if (!found && packed_field<2>(off24, i) == o) v = dw24[i], found = true;
-      if (!found && packed_field<2>(off24, i + 1) == o) v = dw24[i + 1], found = true;
+      for (int t = 0; t < Terms; ++t) {
+        const index_t i = (r * (Terms * G4) + t * G4 + c / 4) * 2;
+        if (!found && packed_field<2>(off24, i) == o) v = dw24[i], found = true;
+        if (!found && packed_field<2>(off24, i + 1) == o) v = dw24[i + 1], found = true;
+      }
     }
+    dw[p] = v;
   }
-  dw[p] = v;
 }
 
 /// xs = [X; 0; X; 0] ([2·Kp, N], Kp = 4·⌈K/4⌉): the two-term GEMM's activations, in 16-byte
-/// vectors of 8 values (N % 8 == 0, 16-byte aligned) or single values.
+/// vectors of 8 values (N % 8 == 0, 16-byte aligned) or single values; n_vec vectors a row.
 template <int Vec>
 __global__ void __launch_bounds__(threads)
-    stack_kernel(const std::uint16_t* x, std::uint16_t* xs, index_t K, index_t Kp, index_t n_vec,
-                 index_t count) {
+    stack_kernel(const std::uint16_t* x, std::uint16_t* xs, index_t K, index_t Kp, int n_vec) {
   using V = std::conditional_t<Vec == 8, uint4, std::uint16_t>;
-  const index_t i = static_cast<index_t>(blockIdx.x) * threads + threadIdx.x;
-  if (i >= count) return;
-  const index_t row = i / n_vec, col = i % n_vec, k = row % Kp;
-  V v{};
-  if (k < K) v = reinterpret_cast<const V*>(x)[k * n_vec + col];
-  reinterpret_cast<V*>(xs)[i] = v;
+  const int col = static_cast<int>(blockIdx.x) * threads + static_cast<int>(threadIdx.x);
+  if (col >= n_vec) return;
+  for (index_t row = blockIdx.y; row < 2 * Kp; row += gridDim.y) {
+    const index_t k = row < Kp ? row : row - Kp;
+    V v{};
+    if (k < K) v = reinterpret_cast<const V*>(x)[k * n_vec + col];
+    reinterpret_cast<V*>(xs)[row * n_vec + col] = v;
+  }
 }
 
 /// dx = dxs[0, K) + dxs[Kp, Kp + K): the two terms' halves of the two-term dX, summed in float.
 template <class T>
 __global__ void __launch_bounds__(threads)
-    sum_halves_kernel(const T* dxs, T* dx, index_t Kp, index_t N, index_t count) {
-  const index_t i = static_cast<index_t>(blockIdx.x) * threads + threadIdx.x;
-  if (i >= count) return;
+    sum_halves_kernel(const T* dxs, T* dx, index_t K, index_t Kp, int N) {
   namespace kc = stco::kernel::cuda;
-  dx[i] = kc::from_float<T>(kc::to_float(dxs[i]) + kc::to_float(dxs[Kp * N + i]));
+  const int col = static_cast<int>(blockIdx.x) * threads + static_cast<int>(threadIdx.x);
+  if (col >= N) return;
+  for (index_t k = blockIdx.y; k < K; k += gridDim.y) {
+    const index_t i = k * N + col;
+    dx[i] = kc::from_float<T>(kc::to_float(dxs[i]) + kc::to_float(dxs[Kp * N + i]));
+  }
 }
 
-inline unsigned blocks(index_t count) {
-  return static_cast<unsigned>(ceil_div(count, index_t{threads}));
+/// The grid over `rows` rows of `per_row` positions.
+inline dim3 grid(index_t per_row, index_t rows) {
+  return dim3(static_cast<unsigned>(ceil_div(per_row, index_t{threads})),
+              static_cast<unsigned>(std::min(rows, max_grid_rows)));
 }
 }  // namespace embed_detail
 
@@ -114,11 +129,11 @@ void gather_embedded(const T* w, const std::uint32_t* nm_offsets, const std::uin
   static_assert(sizeof(T) == 2, "gather_embedded: 16-bit values");
   namespace ed = embed_detail;
   const index_t G = ceil_div(K, index_t{M}), G4 = ceil_div(K, index_t{4}), Gs = terms * G4;
-  const index_t count = R * Gs * 2;
-  if (count == 0) return;
-  ed::gather_kernel<N, M><<<ed::blocks(count), ed::threads, 0, s>>>(
+  if (R == 0 || K == 0) return;
+  ed::gather_kernel<N, M><<<ed::grid(2 * Gs, R), ed::threads, 0, s>>>(
       reinterpret_cast<const std::uint16_t*>(w), nm_offsets, offsets24,
-      reinterpret_cast<std::uint16_t*>(w24), G, G4, Gs, count);
+      reinterpret_cast<std::uint16_t*>(w24), static_cast<int>(G), static_cast<int>(G4),
+      static_cast<int>(Gs), R);
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -130,16 +145,17 @@ void scatter_embedded(const T* dw24, const std::uint32_t* nm_offsets,
                       cudaStream_t s) {
   static_assert(sizeof(T) == 2, "scatter_embedded: 16-bit values");
   namespace ed = embed_detail;
-  const index_t G = ceil_div(K, index_t{M}), G4 = ceil_div(K, index_t{4}), count = R * G * N;
-  if (count == 0) return;
+  const index_t G = ceil_div(K, index_t{M}), G4 = ceil_div(K, index_t{4});
+  if (R == 0 || K == 0) return;
   const auto a = reinterpret_cast<const std::uint16_t*>(dw24);
   const auto b = reinterpret_cast<std::uint16_t*>(dw);
+  const int k = static_cast<int>(K), g = static_cast<int>(G), g4 = static_cast<int>(G4);
   if (terms == 1)
     ed::scatter_kernel<N, M, 1>
-        <<<ed::blocks(count), ed::threads, 0, s>>>(a, nm_offsets, offsets24, b, K, G, G4, count);
+        <<<ed::grid(G * N, R), ed::threads, 0, s>>>(a, nm_offsets, offsets24, b, k, g, g4, R);
   else
     ed::scatter_kernel<N, M, 2>
-        <<<ed::blocks(count), ed::threads, 0, s>>>(a, nm_offsets, offsets24, b, K, G, G4, count);
+        <<<ed::grid(G * N, R), ed::threads, 0, s>>>(a, nm_offsets, offsets24, b, k, g, g4, R);
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -151,14 +167,15 @@ void stack_activations(const T* x, T* xs, index_t K, index_t N, cudaStream_t s) 
   const index_t Kp = 4 * ceil_div(K, index_t{4});
   const bool vec = N % 8 == 0 && reinterpret_cast<std::uintptr_t>(x) % 16 == 0 &&
                    reinterpret_cast<std::uintptr_t>(xs) % 16 == 0;
-  const index_t n_vec = vec ? N / 8 : N, count = 2 * Kp * n_vec;
-  if (count == 0) return;
+  const index_t n_vec = vec ? N / 8 : N;
+  if (n_vec == 0 || Kp == 0) return;
   const auto a = reinterpret_cast<const std::uint16_t*>(x);
   const auto b = reinterpret_cast<std::uint16_t*>(xs);
+  const int nv = static_cast<int>(n_vec);
   if (vec)
-    ed::stack_kernel<8><<<ed::blocks(count), ed::threads, 0, s>>>(a, b, K, Kp, n_vec, count);
+    ed::stack_kernel<8><<<ed::grid(n_vec, 2 * Kp), ed::threads, 0, s>>>(a, b, K, Kp, nv);
   else
-    ed::stack_kernel<1><<<ed::blocks(count), ed::threads, 0, s>>>(a, b, K, Kp, n_vec, count);
+    ed::stack_kernel<1><<<ed::grid(n_vec, 2 * Kp), ed::threads, 0, s>>>(a, b, K, Kp, nv);
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -166,9 +183,10 @@ void stack_activations(const T* x, T* xs, index_t K, index_t N, cudaStream_t s) 
 template <class T>
 void sum_halves(const T* dxs, T* dx, index_t K, index_t N, cudaStream_t s) {
   namespace ed = embed_detail;
-  const index_t Kp = 4 * ceil_div(K, index_t{4}), count = K * N;
-  if (count == 0) return;
-  ed::sum_halves_kernel<T><<<ed::blocks(count), ed::threads, 0, s>>>(dxs, dx, Kp, N, count);
+  const index_t Kp = 4 * ceil_div(K, index_t{4});
+  if (K == 0 || N == 0) return;
+  ed::sum_halves_kernel<T>
+      <<<ed::grid(N, K), ed::threads, 0, s>>>(dxs, dx, K, Kp, static_cast<int>(N));
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 
