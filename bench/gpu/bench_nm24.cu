@@ -489,6 +489,17 @@ void run_embed(benchmark::State& state, shape sh, op o) {
   state.counters["density"] = x.W->entity().density();
 }
 
+/// Registers layout L's embed row for op o on shape sh.
+template <class L>
+void reg_embed(const char* layout, const char* op_name, const shape& sh, op o) {
+  benchmark::RegisterBenchmark(
+      ("nm24/embed_" + std::string(layout) + "/" + op_name + "/" + sh.name).c_str(),
+      [sh, o](benchmark::State& st) { run_embed<L>(st, sh, o); })
+      ->UseManualTime()
+      ->Iterations(1)
+      ->Unit(benchmark::kMicrosecond);
+}
+
 std::vector<shape> shapes() {
   std::vector<shape> v{{"sq4096", 4096, 4096, 4096}, {"sq8192", 8192, 8192, 8192}};
   for (const auto* net : {&stco_bench::vgg16(), &stco_bench::resnet18()})
@@ -544,24 +555,9 @@ int main(int argc, char** argv) {
   for (const auto& sh : {shape{"sq4096", 4096, 4096, 4096}, shape{"sq8192", 8192, 8192, 8192}})
     for (auto [o, name] :
          {std::pair{op::fwd, "fwd"}, {op::dx, "dx"}, {op::dw, "dw"}, {op::step, "step"}}) {
-      benchmark::RegisterBenchmark(
-          ("nm24/embed_nm<1,4>/" + std::string(name) + "/" + sh.name).c_str(),
-          [sh, o = o](benchmark::State& st) { run_embed<stco::nm<1, 4>>(st, sh, o); })
-          ->UseManualTime()
-          ->Iterations(1)
-          ->Unit(benchmark::kMicrosecond);
-      benchmark::RegisterBenchmark(
-          ("nm24/embed_nm<1,2>/" + std::string(name) + "/" + sh.name).c_str(),
-          [sh, o = o](benchmark::State& st) { run_embed<stco::nm<1, 2>>(st, sh, o); })
-          ->UseManualTime()
-          ->Iterations(1)
-          ->Unit(benchmark::kMicrosecond);
-      benchmark::RegisterBenchmark(
-          ("nm24/embed_nm<4,8>/" + std::string(name) + "/" + sh.name).c_str(),
-          [sh, o = o](benchmark::State& st) { run_embed<stco::nm<4, 8>>(st, sh, o); })
-          ->UseManualTime()
-          ->Iterations(1)
-          ->Unit(benchmark::kMicrosecond);
+      reg_embed<stco::nm<1, 4>>("nm<1,4>", name, sh, o);
+      reg_embed<stco::nm<1, 2>>("nm<1,2>", name, sh, o);
+      reg_embed<stco::nm<4, 8>>("nm<4,8>", name, sh, o);
     }
   for (const auto& sh : {shape{"sq4096", 4096, 4096, 4096}, shape{"sq8192", 8192, 8192, 8192}})
     for (auto [o, name] : {std::pair{op::fwd_bn128, "fwd_bn128"}, {op::dw_bn128, "dw_bn128"}})

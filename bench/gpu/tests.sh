@@ -5,7 +5,7 @@
 set -uo pipefail
 OUT=${OUT:-$PWD/out}; mkdir -p "$OUT"; start=$SECONDS
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$OUT/device.txt"
-cmake -S . -B build-gputests -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a \
+cmake -S . -B build-gputests -DCMAKE_BUILD_TYPE=Release -DSTCO_FAST_TEST_BUILD=OFF -DCMAKE_CUDA_ARCHITECTURES=90a \
   -DSTCO_BUILD_BENCHMARKS=OFF -DSTCO_BUILD_EXAMPLES=OFF > "$OUT/build.log" 2>&1
 targets=${GPU_TEST_TARGETS:-"test_gpu_memory test_gpu_nn test_sp24_ops test_gpu_matmul_nm test_gpu_matmul_blocks test_gpu_matmul_lists test_gpu_matmul_16bit test_gpu_conv test_gpu_conv_grouped test_gpu_entity test_gpu_errors test_gpu_prune test_gpu_optim test_tiletc_matmul test_tiletc_conv"}
 # One build per target, all at once: each target is a single translation unit, and make builds

@@ -28,7 +28,7 @@ TARGETS=${TILETC_TARGETS:-test_tiletc_matmul test_tiletc_conv bench_tile}
 if [ -z "$BIN" ]; then
   FLAGS=()
   [ "${TILETC_PTXAS:-0}" = 1 ] && FLAGS=(-DCMAKE_CUDA_FLAGS=-Xptxas=-v)
-  cmake -S . -B build-tiletc-dev -DCMAKE_BUILD_TYPE=Release -DSTCO_WERROR="${TILETC_WERROR:-ON}" \
+  cmake -S . -B build-tiletc-dev -DCMAKE_BUILD_TYPE=Release -DSTCO_FAST_TEST_BUILD=OFF -DSTCO_WERROR="${TILETC_WERROR:-ON}" \
     -DCMAKE_CUDA_ARCHITECTURES=90a "${FLAGS[@]}" >"$OUT/configure.log" 2>&1 || { tail -20 "$OUT/configure.log"; exit 1; }
   SECONDS=0
   # One build per target, all at once: each is a single translation unit, and make builds the

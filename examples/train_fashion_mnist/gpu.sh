@@ -19,7 +19,7 @@ help_rc=$?  # 2 (usage) when the carried binary runs on this CPU
 if ! "$bin/test_gpu_nn" --list-test-cases >/dev/null 2>&1 || [ "$help_rc" -ne 2 ]; then
   echo "building test_gpu_nn and train_fashion_mnist for sm_90a" | tee -a "$OUT/device.txt"
   start=$SECONDS
-  cmake -S . -B build-nngpu-dev -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a -DSTCO_BUILD_BENCHMARKS=OFF \
+  cmake -S . -B build-nngpu-dev -DCMAKE_BUILD_TYPE=Release -DSTCO_FAST_TEST_BUILD=OFF -DCMAKE_CUDA_ARCHITECTURES=90a -DSTCO_BUILD_BENCHMARKS=OFF \
     >/tmp/configure.log 2>&1 || { tail -30 /tmp/configure.log; exit 1; }
   cmake --build build-nngpu-dev -j16 --target test_gpu_nn train_fashion_mnist test_nn_layers \
     test_nn_io test_nn_training -- -k >/tmp/build.log 2>&1 ||

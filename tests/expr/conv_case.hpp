@@ -70,9 +70,7 @@ void run_case(const conv_setting& s, const stco::sparse_matrix<T, L>& W,
 
   std::vector<double> dWd, dXd;
   stco::reference::conv2d_grads(Wd, Xd, dZ, geo, dWd, dXd);
-  const auto mask = stco::kept_mask(W.entity());
-  for (index_t i = 0; i < mask.size(); ++i)
-    if (!mask[i]) dWd[static_cast<std::size_t>(i)] = 0;
+  zero_dropped(W.entity(), dWd);
 
   auto g = stco::grad(expr, dY, stash);
   const auto dW = g.wrt(W);

@@ -44,9 +44,7 @@ void run_case(const stco::sparse_matrix<T, L>& W, const stco::tensor<T, 2>& X,
 
   std::vector<double> dWd, dXd;
   stco::reference::matmul_grads(Wd, Xd, dZ, R, K, N, dWd, dXd);
-  const auto mask = stco::kept_mask(W.entity());
-  for (index_t i = 0; i < mask.size(); ++i)
-    if (!mask[i]) dWd[static_cast<std::size_t>(i)] = 0;
+  zero_dropped(W.entity(), dWd);
 
   auto g = stco::grad(expr, dY, stash);
   const auto dW = g.wrt(W);

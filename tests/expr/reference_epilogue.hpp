@@ -103,4 +103,13 @@ inline double max_rel_error(const std::vector<double>& a, const std::vector<doub
   return worst / scale;
 }
 
+/// Zeroes the positions of a dense [R, K] gradient that the entity does not keep (the reference
+/// dW at the kept addresses).
+template <class E>
+void zero_dropped(const E& entity, std::vector<double>& dW) {
+  const auto mask = stco::kept_mask(entity);
+  for (stco::index_t i = 0; i < mask.size(); ++i)
+    if (!mask[i]) dW[static_cast<std::size_t>(i)] = 0;
+}
+
 }  // namespace stco_test

@@ -23,6 +23,22 @@
 
 namespace stco::cuda::sp24 {
 
+namespace embed_detail {
+/// The positions `e` keeps in each aligned quad of row r, as 4-bit sets (columns past the last
+/// quad, which only padding slots of a ragged group point at, are left out).
+template <int N, int M>
+std::vector<unsigned> kept_quads(const nm_entity<N, M>& e, index_t r) {
+  const index_t G = e.groups(), G4 = ceil_div(e.logical_shape().cols, index_t{4});
+  std::vector<unsigned> kept(static_cast<std::size_t>(G4), 0u);
+  for (index_t g = 0; g < G; ++g)
+    for (int j = 0; j < N; ++j) {
+      const index_t c = g * M + static_cast<index_t>(e.offset((r * G + g) * N + j));
+      if (c / 4 < G4) kept[static_cast<std::size_t>(c / 4)] |= 1u << (c % 4);
+    }
+  return kept;
+}
+}  // namespace embed_detail
+
 /// Whether every aligned quad of an N:M mask keeps at most two positions (so it embeds in 2:4).
 template <int N, int M>
 inline constexpr bool embeds_in_24 =
@@ -34,16 +50,10 @@ template <int N, int M>
 std::shared_ptr<const nm_entity<2, 4>> embed_entity(const nm_entity<N, M>& e) {
   static_assert(embeds_in_24<N, M>, "embed_entity: the N:M mask does not fit 2:4");
   const matrix_shape s = e.logical_shape();
-  const index_t G = e.groups(), G4 = ceil_div(s.cols, index_t{4});
+  const index_t G4 = ceil_div(s.cols, index_t{4});
   packed_bits out(s.rows * G4 * 2, 2);
   for (index_t r = 0; r < s.rows; ++r) {
-    // Positions kept in each quad of the row, as a 4-bit set.
-    std::vector<unsigned> used(static_cast<std::size_t>(G4), 0u);
-    for (index_t g = 0; g < G; ++g)
-      for (int j = 0; j < N; ++j) {
-        const index_t c = g * M + static_cast<index_t>(e.offset((r * G + g) * N + j));
-        if (c / 4 < G4) used[static_cast<std::size_t>(c / 4)] |= 1u << (c % 4);
-      }
+    const auto used = embed_detail::kept_quads(e, r);
     for (index_t q = 0; q < G4; ++q) {
       unsigned set = used[static_cast<std::size_t>(q)];
       // Padding: the lowest free positions (below K wherever the quad has two real positions).
@@ -68,7 +78,7 @@ inline constexpr bool splits_in_24 = !(N == 2 && M == 4) && !embeds_in_24<N, M>;
 template <int N, int M>
 std::shared_ptr<const nm_entity<2, 4>> split_entity(const nm_entity<N, M>& e) {
   const matrix_shape s = e.logical_shape();
-  const index_t G = e.groups(), G4 = ceil_div(s.cols, index_t{4}), Gs = 2 * G4;
+  const index_t G4 = ceil_div(s.cols, index_t{4}), Gs = 2 * G4;
   packed_bits out(s.rows * Gs * 2, 2);
   // Two slots of `set`'s lowest positions, padded with the lowest positions outside `kept`.
   const auto put = [&out](index_t slot, unsigned set, unsigned kept) {
@@ -78,12 +88,7 @@ std::shared_ptr<const nm_entity<2, 4>> split_entity(const nm_entity<N, M>& e) {
     out.set(slot + 1, static_cast<unsigned>(31 - __builtin_clz(set)));
   };
   for (index_t r = 0; r < s.rows; ++r) {
-    std::vector<unsigned> kept(static_cast<std::size_t>(G4), 0u);
-    for (index_t g = 0; g < G; ++g)
-      for (int j = 0; j < N; ++j) {
-        const index_t c = g * M + static_cast<index_t>(e.offset((r * G + g) * N + j));
-        if (c / 4 < G4) kept[static_cast<std::size_t>(c / 4)] |= 1u << (c % 4);
-      }
+    const auto kept = embed_detail::kept_quads(e, r);
     for (index_t q = 0; q < G4; ++q) {
       const unsigned k = kept[static_cast<std::size_t>(q)];
       unsigned a = 0;  // the two lowest kept positions
