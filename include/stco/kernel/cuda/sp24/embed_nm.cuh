@@ -36,25 +36,41 @@ inline constexpr int threads = 256;
 inline constexpr index_t max_grid_rows = 65535;
 
 /// w24 for every 2:4 slot j of each row (2·Gs a row; term t in quads [t·G4, (t + 1)·G4)): the N:M
-/// value at the same column, or 0 (padding: a column the N:M mask does not keep).
-template <int N, int M>
+/// value at the same column, or 0 (padding: a column the N:M mask does not keep). Vec slots a
+/// thread: 8 (one 16-byte store, their 16 offset bits from one word) where a row is a multiple of
+/// 8 slots and w24 is 16-byte aligned, else 1.
+template <int N, int M, int Vec>
 __global__ void __launch_bounds__(threads)
     gather_kernel(const std::uint16_t* w, const std::uint32_t* nm_off, const std::uint32_t* off24,
                   std::uint16_t* w24, int G, int G4, int Gs, index_t R) {
-  const int j = static_cast<int>(blockIdx.x) * threads + static_cast<int>(threadIdx.x);
-  if (j >= 2 * Gs) return;
-  const int qq = j / 2, q = qq < G4 ? qq : qq - G4;
+  const int j0 = (static_cast<int>(blockIdx.x) * threads + static_cast<int>(threadIdx.x)) * Vec;
+  if (j0 >= 2 * Gs) return;
   for (index_t r = blockIdx.y; r < R; r += gridDim.y) {
-    const index_t i = r * (2 * Gs) + j;
-    const int c = q * 4 + static_cast<int>(packed_field<2>(off24, i)), g = c / M;
-    std::uint16_t v = 0;
-    if (g < G)
+    const index_t i0 = r * (2 * Gs) + j0;
+    // The Vec slots' 2-bit offsets: i0 % Vec == 0, so they share one 32-bit word.
+    const unsigned bits = off24[(i0 * 2) >> 5] >> static_cast<unsigned>((i0 * 2) & 31);
+    std::uint16_t v[Vec];
 #pragma unroll
-      for (int s = 0; s < N; ++s) {
-        const index_t p = (r * G + g) * N + s;
-        if (g * M + static_cast<int>(packed_field<nm_view<N, M>::bits>(nm_off, p)) == c) v = w[p];
-      }
-    w24[i] = v;
+    for (int e = 0; e < Vec; ++e) {
+      const int qq = (j0 + e) / 2, q = qq < G4 ? qq : qq - G4;
+      const int c = q * 4 + static_cast<int>((bits >> (2 * e)) & 3u), g = c / M;
+      v[e] = 0;
+      if (g < G)
+#pragma unroll
+        for (int s = 0; s < N; ++s) {
+          const index_t p = (r * G + g) * N + s;
+          if (g * M + static_cast<int>(packed_field<nm_view<N, M>::bits>(nm_off, p)) == c)
+            v[e] = w[p];
+        }
+    }
+    if constexpr (Vec == 8) {
+      uint4 u;
+      u.x = v[0] | (std::uint32_t{v[1]} << 16), u.y = v[2] | (std::uint32_t{v[3]} << 16);
+      u.z = v[4] | (std::uint32_t{v[5]} << 16), u.w = v[6] | (std::uint32_t{v[7]} << 16);
+      *reinterpret_cast<uint4*>(w24 + i0) = u;
+    } else {
+      w24[i0] = v[0];
+    }
   }
 }
 
@@ -130,10 +146,15 @@ void gather_embedded(const T* w, const std::uint32_t* nm_offsets, const std::uin
   namespace ed = embed_detail;
   const index_t G = ceil_div(K, index_t{M}), G4 = ceil_div(K, index_t{4}), Gs = terms * G4;
   if (R == 0 || K == 0) return;
-  ed::gather_kernel<N, M><<<ed::grid(2 * Gs, R), ed::threads, 0, s>>>(
-      reinterpret_cast<const std::uint16_t*>(w), nm_offsets, offsets24,
-      reinterpret_cast<std::uint16_t*>(w24), static_cast<int>(G), static_cast<int>(G4),
-      static_cast<int>(Gs), R);
+  const auto a = reinterpret_cast<const std::uint16_t*>(w);
+  const auto b = reinterpret_cast<std::uint16_t*>(w24);
+  const int g = static_cast<int>(G), g4 = static_cast<int>(G4), gs = static_cast<int>(Gs);
+  if ((2 * Gs) % 8 == 0 && reinterpret_cast<std::uintptr_t>(w24) % 16 == 0)
+    ed::gather_kernel<N, M, 8>
+        <<<ed::grid(2 * Gs / 8, R), ed::threads, 0, s>>>(a, nm_offsets, offsets24, b, g, g4, gs, R);
+  else
+    ed::gather_kernel<N, M, 1>
+        <<<ed::grid(2 * Gs, R), ed::threads, 0, s>>>(a, nm_offsets, offsets24, b, g, g4, gs, R);
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 
