@@ -117,7 +117,17 @@ inline const device_transposed& transposed_of(const stco::cuda::device_entity<nm
 /// read, in stream order; freed with the entity.
 class scratch_store {
  public:
-  enum use : int { wt_values, wt_dense, dw_workspace, dz_values };
+  enum use : int {
+    wt_values,
+    wt_dense,
+    dw_workspace,
+    dz_values,
+    // the other N:M masks on their 2:4 form (below)
+    x_stacked,
+    dx_stacked,
+    wt_summed,
+    dw_embedded
+  };
   scratch_store() = default;
   scratch_store(const scratch_store&) = delete;
   scratch_store& operator=(const scratch_store&) = delete;
@@ -282,7 +292,6 @@ namespace sp24_glue {
 template <int N, int M>
 struct embedded24 {
   std::shared_ptr<const stco::cuda::device_entity<nm<2, 4>>> entity;
-  int terms = 1;
 };
 template <int N, int M>
 const embedded24<N, M>& embedded_of(const stco::cuda::device_entity<nm<N, M>>& e,
@@ -291,88 +300,70 @@ const embedded24<N, M>& embedded_of(const stco::cuda::device_entity<nm<N, M>>& e
     namespace sp = stco::cuda::sp24;
     const auto h = e.host(s);
     std::shared_ptr<const nm_entity<2, 4>> h24;
-    if constexpr (sp::embeds_in_24<N, M>)
+    if constexpr (sp::terms_24<N, M> == 1)
       h24 = sp::embed_entity(*h);
     else
       h24 = sp::split_entity(*h);
-    embedded24<N, M> d{stco::cuda::device_entity<nm<2, 4>>::of(h24, s),
-                       sp::embeds_in_24<N, M> ? 1 : 2};
+    embedded24<N, M> d{stco::cuda::device_entity<nm<2, 4>>::of(h24, s)};
     s.synchronize();
     return d;
   });
 }
-/// Per stream, the 2:4 value arrays of an embedded weight (W's values gathered, dW before the
-/// scatter) and the two-term path's stacked activations and dX: allocated on first use (grown
-/// when a call needs more), rewritten by every call before they are read.
+/// Per stream, the 2:4 weight over an embedded entity whose values each call gathers (the kernels
+/// take a device_sparse_matrix); the other per-call arrays are the 2:4 entity's scratch_store.
 template <class T>
-class embedded_store {
+class embedded_weights {
  public:
-  enum use : int { weight, grad, x_stacked, dx_stacked, wt_stacked, wt_dense };
   using matrix = stco::cuda::device_sparse_matrix<T, nm<2, 4>>;
   matrix& get(const std::shared_ptr<const stco::cuda::device_entity<nm<2, 4>>>& e,
-              stco::cuda::stream s, use u) {
+              stco::cuda::stream s) {
     std::lock_guard<std::mutex> lock(m_);
-    for (auto& x : list_)
-      if (x.s == s.get() && x.u == u) return *x.m;
-    list_.push_back({s.get(), u, std::make_unique<matrix>(e, s), {}});
-    return *list_.back().m;
-  }
-  T* buffer(stco::cuda::stream s, use u, index_t count) {
-    std::lock_guard<std::mutex> lock(m_);
-    for (auto& x : list_)
-      if (x.s == s.get() && x.u == u) {
-        if (x.b.size() < count) x.b = stco::cuda::device_buffer<T>(count, s);
-        return x.b.data();
-      }
-    list_.push_back({s.get(), u, nullptr, stco::cuda::device_buffer<T>(count, s)});
-    return list_.back().b.data();
+    for (auto& [st, m] : list_)
+      if (st == s.get()) return *m;
+    list_.emplace_back(s.get(), std::make_unique<matrix>(e, s));
+    return *list_.back().second;
   }
 
  private:
-  struct entry {
-    cudaStream_t s;
-    use u;
-    std::unique_ptr<matrix> m;
-    stco::cuda::device_buffer<T> b;
-  };
   std::mutex m_;
-  std::vector<entry> list_;
+  std::vector<std::pair<cudaStream_t, std::unique_ptr<matrix>>> list_;
 };
 template <class T>
 struct embedded_values {
-  std::shared_ptr<embedded_store<T>> store = std::make_shared<embedded_store<T>>();
+  std::shared_ptr<embedded_weights<T>> weights = std::make_shared<embedded_weights<T>>();
 };
-template <class T, int N, int M>
-embedded_store<T>& embedded_store_of(const stco::cuda::device_entity<nm<N, M>>& e) {
-  return *e.template derived<embedded_values<T>>([](const stco::cuda::device_entity_base&) {
-             return embedded_values<T>{};
-           }).store;
-}
-/// One call of an N:M weight on its 2:4 form: the 2:4 weight (values gathered when `gather`), the
-/// reduction length K' and the activations the 2:4 GEMM reads (X, or [X; 0; X; 0]).
+/// One call of an N:M weight on its 2:4 form: the 2:4 weight (values gathered when `gather`), its
+/// scratch, the reduction length K' and the activations the 2:4 GEMM reads (X, or [X; 0; X; 0]).
 template <class T, int N, int M, class Chain>
 struct embedded_call {
-  const embedded24<N, M>& e;
-  embedded_store<T>& store;
+  static constexpr int terms = stco::cuda::sp24::terms_24<N, M>;
+  const std::shared_ptr<const stco::cuda::device_entity<nm<2, 4>>>& e24;
   stco::cuda::device_sparse_matrix<T, nm<2, 4>>& w24;
+  scratch_store& scratch;
   index_t k;
 
   embedded_call(const gemm_call<T, nm<N, M>, Chain>& c, bool gather)
-      : e(embedded_of(c.w->entity(), c.s)),
-        store(embedded_store_of<T>(c.w->entity())),
-        w24(store.get(e.entity, c.s, embedded_store<T>::weight)),
-        k(e.terms == 1 ? c.k : 8 * ceil_div(c.k, index_t{4})) {
+      : e24(embedded_of(c.w->entity(), c.s).entity),
+        w24(c.w->entity()
+                .template derived<embedded_values<T>>(
+                    [](const stco::cuda::device_entity_base&) { return embedded_values<T>{}; })
+                .weights->get(e24, c.s)),
+        scratch(scratch_of(*e24)),
+        k(terms == 1 ? c.k : 8 * ceil_div(c.k, index_t{4})) {
     if (gather)
       stco::cuda::sp24::gather_embedded<N, M>(c.w->values(), c.w->entity().index().words.data(),
-                                              e.entity->index().words.data(), w24.buffer().data(),
-                                              c.r, c.k, e.terms, c.s.get());
+                                              e24->index().words.data(), w24.buffer().data(), c.r,
+                                              c.k, c.s.get());
   }
   /// X as the 2:4 GEMM reads it.
   const T* x(const gemm_call<T, nm<N, M>, Chain>& c) {
-    if (e.terms == 1) return c.x;
-    T* xs = store.buffer(c.s, embedded_store<T>::x_stacked, k * c.n);
-    stco::cuda::sp24::stack_activations(c.x, xs, c.k, c.n, c.s.get());
-    return xs;
+    if constexpr (terms == 1) {
+      return c.x;
+    } else {
+      T* xs = scratch.template get<T>(c.s, scratch_store::x_stacked, k * c.n);
+      stco::cuda::sp24::stack_activations(c.x, xs, c.k, c.n, c.s.get());
+      return xs;
+    }
   }
   /// The call on the 2:4 weight.
   gemm_call<T, nm<2, 4>, Chain> on_24(const gemm_call<T, nm<N, M>, Chain>& c, const T* x,
@@ -402,39 +393,42 @@ struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
-    using S = sp24_glue::embedded_store<T>;
-    sp24_glue::embedded_call<T, N, M, Chain> e(c, true);
-    if (e.e.terms == 1) {
-      fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(e.on_24(c, nullptr, c.out));
-      return;
-    }
     namespace sp = stco::cuda::sp24;
-    // Two terms: Wᵀ = Waᵀ + Wbᵀ decoded densely (the terms' supports are disjoint), then one dense
-    // GEMM over K — the dense amount of work once, where the 2:4 path would decode [K', R] and do
-    // it twice. Needs the sm_90a dense kernel; otherwise the two-term product and a sum of halves.
-    const auto c24 = e.on_24(c, nullptr, c.out);
-    const T* dz = c.dy;
-    if constexpr (Chain::has_activation) dz = sp24_glue::linearized_dz(c24);
-    const index_t ld = ceil_div(c.r, index_t{8}) * 8;
-    using Linear = std::conditional_t<Chain::has_activation, stco::chain<>, Chain>;
-    if (dz &&
-        sp::grad_x_dense_fits<T, Linear>(static_cast<const T*>(nullptr), ld, dz, c.n, c.out)) {
-      T* wts = e.store.buffer(c.s, S::wt_stacked, e.k * ld);
-      T* wt = e.store.buffer(c.s, S::wt_dense, c.k * ld);
-      sp::decompress_transposed(e.w24.values(), e.e.entity->index().words.data(), wts, c.r, e.k, ld,
-                                c.s.get());
-      sp::sum_halves(static_cast<const T*>(wts), wt, c.k, ld, c.s.get());
+    using S = sp24_glue::scratch_store;
+    using E = sp24_glue::embedded_call<T, N, M, Chain>;
+    E e(c, true);
+    if constexpr (E::terms == 1) {
+      fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(e.on_24(c, nullptr, c.out));
+    } else {
+      // Two terms: Wᵀ = Waᵀ + Wbᵀ decoded densely (the terms' supports are disjoint), then one
+      // dense GEMM over K — the dense amount of work once, where the 2:4 path would decode
+      // [K', R] and do it twice. Needs the sm_90a dense kernel; otherwise the two-term product
+      // and a sum of halves.
+      const T* dz = c.dy;
       if constexpr (Chain::has_activation)
-        sp::grad_x_dense(static_cast<const T*>(wt), ld, c.r, c.k, dz, c.n, stco::chain<>{}, c.out,
-                         c.s.get());
-      else
-        sp::grad_x_dense(static_cast<const T*>(wt), ld, c.r, c.k, dz, c.n, c.chain, c.out,
-                         c.s.get());
-      return;
+        dz = sp24_glue::linearized_dz(e.on_24(c, nullptr, c.out));
+      // The chain the dense GEMM applies: linear once dZ is formed.
+      const auto chain = [&] {
+        if constexpr (Chain::has_activation)
+          return stco::chain<>{};
+        else
+          return c.chain;
+      }();
+      const index_t ld = ceil_div(c.r, index_t{8}) * 8;
+      if (dz && sp::grad_x_dense_fits<T, std::decay_t<decltype(chain)>>(
+                    static_cast<const T*>(nullptr), ld, dz, c.n, c.out)) {
+        T* wts = e.scratch.template get<T>(c.s, S::wt_dense, e.k * ld);
+        T* wt = e.scratch.template get<T>(c.s, S::wt_summed, c.k * ld);
+        sp::decompress_transposed(e.w24.values(), e.e24->index().words.data(), wts, c.r, e.k, ld,
+                                  c.s.get());
+        sp::sum_halves(static_cast<const T*>(wts), wt, c.k, ld, c.s.get());
+        sp::grad_x_dense(static_cast<const T*>(wt), ld, c.r, c.k, dz, c.n, chain, c.out, c.s.get());
+        return;
+      }
+      T* dxs = e.scratch.template get<T>(c.s, S::dx_stacked, e.k * c.n);
+      fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(e.on_24(c, nullptr, dxs));
+      sp::sum_halves(static_cast<const T*>(dxs), c.out, c.k, c.n, c.s.get());
     }
-    T* dxs = e.store.buffer(c.s, S::dx_stacked, e.k * c.n);
-    fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(e.on_24(c, nullptr, dxs));
-    sp::sum_halves(static_cast<const T*>(dxs), c.out, c.k, c.n, c.s.get());
   }
 };
 template <int N, int M, class T, class Chain>
@@ -445,11 +439,12 @@ struct fast_path<op::matmul_grad_w, nm<N, M>, T, Chain,
   static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
     // dW reads only the 2:4 index side of W, so W's values are not gathered here.
     sp24_glue::embedded_call<T, N, M, Chain> e(c, false);
-    auto& dw24 = e.store.get(e.e.entity, c.s, sp24_glue::embedded_store<T>::grad);
-    fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain>::run(e.on_24(c, e.x(c), dw24.buffer().data()));
-    stco::cuda::sp24::scatter_embedded<N, M>(dw24.values(), c.w->entity().index().words.data(),
-                                             e.e.entity->index().words.data(), c.out, c.r, c.k,
-                                             e.e.terms, c.s.get());
+    T* dw24 = e.scratch.template get<T>(c.s, sp24_glue::scratch_store::dw_embedded,
+                                        e.e24->compressed_shape().size());
+    fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain>::run(e.on_24(c, e.x(c), dw24));
+    stco::cuda::sp24::scatter_embedded<N, M>(
+        static_cast<const T*>(dw24), c.w->entity().index().words.data(),
+        e.e24->index().words.data(), c.out, c.r, c.k, c.s.get());
   }
 };
 #endif  // STCO_CUDA_SP24

@@ -137,14 +137,16 @@ inline dim3 grid(index_t per_row, index_t rows) {
 }
 }  // namespace embed_detail
 
-/// The 2:4 values of an N:M weight ([R, ⌈K/M⌉·N] values) over `terms` 2:4 terms
-/// ([R, terms·2·⌈K/4⌉]); offsets are the two entities' packed words on the device. 16-bit values.
+/// The 2:4 values of an N:M weight ([R, ⌈K/M⌉·N] values) over its Terms = terms_24<N, M> 2:4
+/// terms ([R, Terms·2·⌈K/4⌉]); offsets are the two entities' packed words on the device. 16-bit
+/// values.
 template <int N, int M, class T>
 void gather_embedded(const T* w, const std::uint32_t* nm_offsets, const std::uint32_t* offsets24,
-                     T* w24, index_t R, index_t K, int terms, cudaStream_t s) {
+                     T* w24, index_t R, index_t K, cudaStream_t s) {
   static_assert(sizeof(T) == 2, "gather_embedded: 16-bit values");
   namespace ed = embed_detail;
-  const index_t G = ceil_div(K, index_t{M}), G4 = ceil_div(K, index_t{4}), Gs = terms * G4;
+  const index_t G = ceil_div(K, index_t{M}), G4 = ceil_div(K, index_t{4});
+  const index_t Gs = terms_24<N, M> * G4;
   if (R == 0 || K == 0) return;
   const auto a = reinterpret_cast<const std::uint16_t*>(w);
   const auto b = reinterpret_cast<std::uint16_t*>(w24);
@@ -158,25 +160,19 @@ void gather_embedded(const T* w, const std::uint32_t* nm_offsets, const std::uin
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 
-/// dW's N:M values from its 2:4 values over `terms` terms (the inverse of gather_embedded on the
-/// kept slots).
+/// dW's N:M values from its 2:4 values over its terms_24<N, M> terms (the inverse of
+/// gather_embedded on the kept slots).
 template <int N, int M, class T>
 void scatter_embedded(const T* dw24, const std::uint32_t* nm_offsets,
-                      const std::uint32_t* offsets24, T* dw, index_t R, index_t K, int terms,
-                      cudaStream_t s) {
+                      const std::uint32_t* offsets24, T* dw, index_t R, index_t K, cudaStream_t s) {
   static_assert(sizeof(T) == 2, "scatter_embedded: 16-bit values");
   namespace ed = embed_detail;
   const index_t G = ceil_div(K, index_t{M}), G4 = ceil_div(K, index_t{4});
   if (R == 0 || K == 0) return;
-  const auto a = reinterpret_cast<const std::uint16_t*>(dw24);
-  const auto b = reinterpret_cast<std::uint16_t*>(dw);
-  const int k = static_cast<int>(K), g = static_cast<int>(G), g4 = static_cast<int>(G4);
-  if (terms == 1)
-    ed::scatter_kernel<N, M, 1>
-        <<<ed::grid(G * N, R), ed::threads, 0, s>>>(a, nm_offsets, offsets24, b, k, g, g4, R);
-  else
-    ed::scatter_kernel<N, M, 2>
-        <<<ed::grid(G * N, R), ed::threads, 0, s>>>(a, nm_offsets, offsets24, b, k, g, g4, R);
+  ed::scatter_kernel<N, M, terms_24<N, M>><<<ed::grid(G * N, R), ed::threads, 0, s>>>(
+      reinterpret_cast<const std::uint16_t*>(dw24), nm_offsets, offsets24,
+      reinterpret_cast<std::uint16_t*>(dw), static_cast<int>(K), static_cast<int>(G),
+      static_cast<int>(G4), R);
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -74,6 +74,10 @@ std::shared_ptr<const nm_entity<2, 4>> embed_entity(const nm_entity<N, M>& e) {
 template <int N, int M>
 inline constexpr bool splits_in_24 = !(N == 2 && M == 4) && !embeds_in_24<N, M>;
 
+/// How many 2:4 terms hold an N:M mask (1: embed_entity, 2: split_entity).
+template <int N, int M>
+inline constexpr int terms_24 = embeds_in_24<N, M> ? 1 : 2;
+
 /// The two-term 2:4 entity of `e` ([R, 8·⌈K/4⌉], see above).
 template <int N, int M>
 std::shared_ptr<const nm_entity<2, 4>> split_entity(const nm_entity<N, M>& e) {
