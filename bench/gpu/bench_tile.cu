@@ -466,6 +466,9 @@ int main(int argc, char** argv) {
       reg<stco::tile_wise<64>>(e, "tile_wise<64>", 0.75, true);
       reg<stco::tile_wise<32>>(e, "tile_wise<32>", 0.75, true);
       reg<stco::tile_vector<128, 2, 4>>(e, "tile_vector<128,2,4>", 0.75, true);
+      // The gathered-GEMM kernel that expands N:M groups in shared memory, against the default
+      // (tile_wise panels expanded per call on the warp-specialized kernel).
+      reg<stco::tile_vector<128, 2, 4>>(e, "tile_vector<128,2,4>", 0.75, false, loop::wgmma);
       reg<stco::block<32, 32>>(e, "block<32,32>", 0.75, true);
       reg<stco::channel>(e, "channel", 0.75, true);
       reg<stco::channel>(e, "channel", 0.75, false, loop::wgmma);

@@ -42,9 +42,9 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity, Epis) {
   auto dXin = upload(X, s), db = upload(b, s), dres = upload(res, s), ddY = upload(dY, s);
   const auto Z = stco::reference::matmul(w, x, R, K, N);
 
-  // Mainloops: the warp-specialized persistent kernel (forward of tile_wise<128>, channel,
-  // dense where it applies), its gathered rows by cp.async and by 1-row TMA boxes, each once
-  // with two CTAs so that each walks several units through its mbarrier ring; the
+  // Mainloops: the warp-specialized persistent kernel (tile_wise<128> and tile_vector<128, ..>,
+  // channel, dense where it applies), its gathered rows by cp.async and by 1-row TMA boxes, each
+  // once with two CTAs so that each walks several units through its mbarrier ring; the
   // gathered-GEMM kernel on wgmma, and on mma.sync.
   for (const mode m :
        {mode::ws, mode::ws_two_ctas, mode::ws_tma, mode::ws_tma_two_ctas, mode::wgmma, mode::sync})
@@ -140,6 +140,18 @@ TEST_CASE("tiletc matmul: tile_vector<64,2,4> half") {
                                                        epis<epi::none, epi::bias_gelu_scale>{});
   matmul_case<stco::tile_vector<64, 2, 4>, stco::half>(90, 301, 77, 0.75,
                                                        epis<epi::bias_gelu_scale>{});
+}
+
+// tile_vector<128, N, M> runs on the warp-specialized kernels through tile_wise panels
+// (ws_tile_vector.cuh): 2-bit and straddling 3-bit offset fields, a ragged last group (K = 333
+// with every column kept: one real position and a padding slot), rows past R, N past the CTA.
+TEST_CASE("tiletc matmul: tile_vector<128,2,4> half and tile_vector<128,2,8> bfloat16") {
+  matmul_case<stco::tile_vector<128, 2, 4>, stco::half>(256, 512, 256, 0.75,
+                                                        epis<epi::none, epi::bias_relu>{});
+  matmul_case<stco::tile_vector<128, 2, 4>, stco::half>(130, 333, 72, 0.5,
+                                                        epis<epi::bias_gelu_scale>{});
+  matmul_case<stco::tile_vector<128, 2, 8>, stco::bfloat16>(384, 1000, 264, 0.75,
+                                                            epis<epi::bias_relu>{});
 }
 
 TEST_CASE("tiletc matmul: block<16,16> half and block<32,32> bfloat16") {

@@ -25,6 +25,7 @@
 #include "stco/kernel/cuda/tiletc/matmul_grad_w.cuh"
 #include "stco/kernel/cuda/tiletc/matmul_grad_x.cuh"
 #include "stco/kernel/cuda/tiletc/ws_launch.cuh"
+#include "stco/kernel/cuda/tiletc/ws_tile_vector.cuh"
 #include "stco/layout/cuda/layouts.cuh"
 #include "stco/layout/dense.hpp"
 
@@ -136,7 +137,9 @@ void with_row_view(const stco::cuda::device_sparse_matrix<V, L>& W, stco::cuda::
     with_cols(e.index().cols.view(), [&](const auto* cols) {
       using Col = std::remove_cv_t<std::remove_pointer_t<decltype(cols)>>;
       f(tile_vector_view<L::tile, L::n, L::m, Col>{m.ptr.data(), cols, m.gptr.data(),
-                                                   e.index().words.data(), sh.rows, sh.cols},
+                                                   e.index().words.data(), sh.rows, sh.cols,
+                                                   m.host_ptr.empty() ? 0 : m.host_ptr.back(),
+                                                   m.max_kcount / L::m},
         m.max_kcount);
     });
   }
@@ -171,7 +174,8 @@ void grad_w(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, const V
             const float* z, V* dW, index_t N, const Chain& chain, stco::cuda::stream s) {
   detail::check_supported<L, V>();
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t max_kc) {
-    // tile_wise<128> on the warp-specialized kernel (sm_90a) where it takes the call.
+    // tile_wise<128> and tile_vector<128, N, M> on the warp-specialized kernel (sm_90a) where it
+    // takes the call.
     if (!ws_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get()))
       matmul_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get());
   });
@@ -198,7 +202,8 @@ void grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, const 
   } else {
     detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
       const auto& m = detail::tiles_of(e, s);
-      // tile_wise<128> on the warp-specialized kernel (sm_90a) where it takes the call.
+      // tile_wise<128> and tile_vector<128, N, M> on the warp-specialized kernel (sm_90a) where
+      // it takes the call.
       if (!ws_grad_x(v, m, W.value_count(), W.values(), dY, z, dX, N, chain, s.get()))
         matmul_grad_x_tiles(v, m.kstart.data(), W.values(), dY, z, dX, N, chain, s.get());
     });

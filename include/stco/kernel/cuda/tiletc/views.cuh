@@ -66,6 +66,9 @@ struct tile_vector_view {
   const int* gptr;               // tiles + 1: prefix of ⌈k_t / M⌉ (derived)
   const std::uint32_t* offsets;  // packed offset fields, one per value
   index_t R, K;
+  // Host side, for the per-call expansion to tile_wise panels (ws_tile_vector.cuh): Σ k_t and
+  // the largest ⌈k_t / M⌉.
+  index_t columns, max_groups;
 
   struct state {
     index_t base, vbase;  // first column slot; first value row (in units of T values)

@@ -1,7 +1,8 @@
 // stco/kernel/cuda/tiletc/ws_launch.cuh — the host side of the Hopper warp-specialized mainloop
 // (ws_kernel.cuh): the run-time switch, the TMA maps, the persistent grid, the forward of
 // tile_wise<128> (fwd_tiles) and of channel / dense (fwd_rows), and the dW (dw_tiles) and dX
-// (dx_tiles) of tile_wise<128> routed through it.
+// (dx_tiles) of tile_wise<128> routed through it (tile_vector<128, N, M> joins them through
+// ws_tile_vector.cuh).
 //
 // ws_forward(view, ...) returns false when the call does not fit the kernel (switch off, no
 // sm_90a code on the device, tile height other than 128, N or K not a multiple of 8,
@@ -153,6 +154,35 @@ class dz_buffer {
   cudaStream_t s_;
 };
 
+/// Whether the tile_wise<128> forward takes the call, the values aside (stash: null without an
+/// activation).
+template <class Col>
+bool forward_fits(const tile_wise_view<128, Col>& w, const void* X, const void* Y, index_t N,
+                  const float* stash) {
+  return use_ws() && w.row_tiles() > 0 && N > 0 && N % 8 == 0 && aligned_all(X, Y, stash, nullptr);
+}
+
+/// Whether the tile_wise<128> dW takes the call (act: null without an activation). One unit per
+/// (tile, 256 slots) and no split of the reduction: with fewer units than half the SMs (layers
+/// of R ≤ 256 rows with N in the millions) the gathered-GEMM kernel, which splits N and sums in
+/// fp32, is the one that fills the GPU.
+template <class Chain, class Col>
+bool grad_w_fits(const tile_wise_view<128, Col>& w, index_t max_kc, const void* X, const void* dY,
+                 const float* act, const void* dW, index_t N) {
+  const index_t units = w.row_tiles() * ceil_div(max_kc, index_t{256});
+  const index_t min_units = ws_grad_w_min_units() >= 0 ? ws_grad_w_min_units() : sm_count() / 2;
+  return use_ws() && w.row_tiles() > 0 && N > 0 && N % 8 == 0 && max_kc > 0 && units >= min_units &&
+         (!Chain::has_activation || act != nullptr) && aligned_all(X, dY, dW, act);
+}
+
+/// Whether the tile_wise<128> dX takes the call, the values aside.
+template <class Chain, class Col>
+bool grad_x_fits(const tile_wise_view<128, Col>& w, const void* dY, const float* act,
+                 const void* dX, index_t N) {
+  return use_ws() && w.row_tiles() > 0 && w.K > 0 && N > 0 && N % 8 == 0 &&
+         (!Chain::has_activation || act != nullptr) && aligned_all(dY, dX, act, nullptr);
+}
+
 }  // namespace ws
 
 /// Layouts the warp-specialized forward does not take.
@@ -171,9 +201,7 @@ bool ws_forward(const tile_wise_view<128, Col>& w, index_t value_count, const V*
   constexpr int T = 128;
   float* st = Chain::has_activation ? stash : nullptr;
   const index_t tiles = w.row_tiles();
-  if (!use_ws() || tiles == 0 || N == 0 || N % 8 != 0 || value_count <= 0 ||
-      !ws::aligned_all(vals, X, Y, st))
-    return false;
+  if (!ws::forward_fits(w, X, Y, N, st) || value_count <= 0 || !aligned16(vals)) return false;
   using P = ws::fwd_tiles<T, Col, V, Chain>;
   P p{};
   p.tiles_m = tiles;
@@ -216,15 +244,7 @@ bool ws_grad_w(const tile_wise_view<128, Col>& w, index_t max_kc, index_t value_
   constexpr int T = 128;
   const float* act = Chain::has_activation ? z : nullptr;
   const index_t tiles = w.row_tiles();
-  // One unit per (tile, 256 slots) and no split of the reduction: with fewer units than half
-  // the SMs (layers of R ≤ 256 rows with N in the millions) the gathered-GEMM kernel, which
-  // splits N and sums in fp32, is the one that fills the GPU.
-  const index_t units = tiles * ceil_div(max_kc, index_t{256});
-  const index_t min_units = ws_grad_w_min_units() >= 0 ? ws_grad_w_min_units() : sm_count() / 2;
-  if (!use_ws() || tiles == 0 || N == 0 || N % 8 != 0 || value_count <= 0 || max_kc <= 0 ||
-      units < min_units || (Chain::has_activation && act == nullptr) ||
-      !ws::aligned_all(X, dY, dW, act))
-    return false;
+  if (!ws::grad_w_fits<Chain>(w, max_kc, X, dY, act, dW, N) || value_count <= 0) return false;
   const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream);
   using P = ws::dw_tiles<T, Col, V>;
   P p{};
@@ -267,8 +287,7 @@ bool ws_grad_x(const tile_wise_view<128, Col>& w, const tile_maps& maps, index_t
                cudaStream_t stream) {
   constexpr int T = 128;
   const float* act = Chain::has_activation ? z : nullptr;
-  if (!use_ws() || w.row_tiles() == 0 || w.K == 0 || N == 0 || N % 8 != 0 || value_count <= 0 ||
-      (Chain::has_activation && act == nullptr) || !ws::aligned_all(vals, dY, dX, act))
+  if (!ws::grad_x_fits<Chain>(w, dY, act, dX, N) || value_count <= 0 || !aligned16(vals))
     return false;
   const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream);
   using P = ws::dx_tiles<T, V>;
