@@ -303,17 +303,18 @@ void run_layout(benchmark::State& state, problem& pb, const std::string& lname, 
     else
       tc::forward(W, pb.X[i % pb.sets], pb.Y, pb.N, chain, pb.stash, st);
   };
-  auto dx = [&](int i) {
+  // memo: the step's gradient object's dZ (formed once for dX and dW, as stco::cuda::grad does).
+  auto dx = [&](int i, stco::kernel::cuda::dz_memo* memo = nullptr) {
     if (pb.conv)
       tc::conv_grad_x(W, pb.dY[i % pb.sets], pb.stash, pb.dX, pb.g, chain, st);
     else
-      tc::grad_x(W, pb.dY[i % pb.sets], pb.stash, pb.dX, pb.N, chain, st);
+      tc::grad_x(W, pb.dY[i % pb.sets], pb.stash, pb.dX, pb.N, chain, st, memo);
   };
-  auto dw = [&](int i) {
+  auto dw = [&](int i, stco::kernel::cuda::dz_memo* memo = nullptr) {
     if (pb.conv)
       tc::conv_grad_w(W, pb.X[i % pb.sets], pb.dY[i % pb.sets], pb.stash, pb.dW, pb.g, chain, st);
     else
-      tc::grad_w(W, pb.X[i % pb.sets], pb.dY[i % pb.sets], pb.stash, pb.dW, pb.N, chain, st);
+      tc::grad_w(W, pb.X[i % pb.sets], pb.dY[i % pb.sets], pb.stash, pb.dW, pb.N, chain, st, memo);
   };
   const auto& blas = pb.cublas();
   std::map<std::string, double> ours;
@@ -329,7 +330,16 @@ void run_layout(benchmark::State& state, problem& pb, const std::string& lname, 
     ours["dx"] = bg::median_ms(pb.s, dx, 5, 50, 150);
     ours["dw"] = bg::median_ms(pb.s, dw, 5, 50, 150);
     ours["step"] = bg::median_ms(
-        pb.s, [&](int i) { fwd(i), dx(i), dw(i); }, 5, 50, 150);
+        pb.s,
+        [&](int i) {
+          stco::kernel::cuda::dz_memo memo;
+          fwd(i), dx(i, &memo), dw(i, &memo);
+        },
+        5, 50, 150);
+    // The step with dZ formed per gradient call (no memo; conv forms it inside its kernels).
+    if (!pb.conv)
+      ours["step_no_memo"] = bg::median_ms(
+          pb.s, [&](int i) { fwd(i), dx(i), dw(i); }, 5, 50, 150);
     if (with_csr) {
       std::vector<int> rp, ci;
       std::vector<std::uint16_t> cv;
@@ -352,6 +362,10 @@ void run_layout(benchmark::State& state, problem& pb, const std::string& lname, 
     state.counters[std::string(o) + "_TFLOPs"] = f / (ours[o] * 1e-3) / 1e12;
     state.counters[std::string(o) + "_vs_cublas"] = blas.at(o) / ours[o];
     state.counters[std::string("cublas_") + o + "_us"] = blas.at(o) * 1e3;
+  }
+  if (ours.count("step_no_memo")) {
+    state.counters["step_no_memo_us"] = ours["step_no_memo"] * 1e3;
+    state.counters["step_no_memo_vs_cublas"] = blas.at("step") / ours["step_no_memo"];
   }
   if (csr > 0) state.counters["fwd_vs_csr"] = csr / ours["fwd"];
   (void)lname;

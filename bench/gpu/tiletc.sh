@@ -107,6 +107,7 @@ for b in d["benchmarks"]:
     c = lambda k: b.get(k, float("nan"))
     print(f'{b["name"]:58s} fwd {c("fwd_us"):9.1f}us x{c("fwd_vs_cublas"):5.2f} | dx x{c("dx_vs_cublas"):5.2f}'
           f' | dw x{c("dw_vs_cublas"):5.2f} | step x{c("step_vs_cublas"):5.2f}'
+          + (f' (no memo x{c("step_no_memo_vs_cublas"):5.2f})' if "step_no_memo_us" in b else "")
           + (f' | csr x{c("fwd_vs_csr"):6.1f}' if "fwd_vs_csr" in b else "")
           + (f' | paired fwd {c("fwd_paired_us"):7.1f}us x{c("fwd_paired_vs_cublas"):5.2f}' if "fwd_paired_us" in b else ""))
 EOF

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "../support/random.hpp"
 #include "stco/cuda.cuh"
@@ -38,6 +39,47 @@ TEST_CASE("device_buffer: zero-initialised, sized copies, moves") {
   CHECK(moved.size() == 4097);
   CHECK(z.size() == 0);
   CHECK(z.data() == nullptr);
+}
+
+TEST_CASE("dz_memo: dZ formed once per (dY, z, count, element size), again for others") {
+  stco::cuda::owned_stream s;
+  stco::kernel::cuda::dz_memo memo;
+  int forms = 0;
+  // A pass over n bytes writes its own number into each, so a read-back tells which pass it holds.
+  auto form = [&](std::size_t n) {
+    return [&, n](void* out) {
+      ++forms;
+      REQUIRE(cudaMemsetAsync(out, forms, n, s.get().get()) == cudaSuccess);
+    };
+  };
+  auto bytes_of = [&](const void* p, std::size_t n) {
+    std::vector<unsigned char> h(n);
+    REQUIRE(cudaMemcpyAsync(h.data(), p, n, cudaMemcpyDeviceToHost, s.get().get()) == cudaSuccess);
+    s.get().synchronize();
+    return h;
+  };
+  const std::uint16_t dy_a[1] = {0}, dy_b[1] = {0};
+  const float z[1] = {0.f};
+  const auto* p = memo.get<std::uint16_t>(dy_a, z, 1000, s, form(2000));
+  CHECK(forms == 1);
+  CHECK(memo.get<std::uint16_t>(dy_a, z, 1000, s, form(2000)) == p);  // same operands: reused
+  CHECK(forms == 1);
+  for (unsigned char c : bytes_of(p, 2000)) REQUIRE(c == 1);
+  memo.get<std::uint16_t>(dy_b, z, 1000, s, form(2000));  // another dY
+  CHECK(forms == 2);
+  memo.get<std::uint16_t>(dy_b, nullptr, 1000, s, form(2000));  // another z
+  CHECK(forms == 3);
+  memo.get<std::uint16_t>(dy_b, nullptr, 500, s, form(1000));  // another count
+  CHECK(forms == 4);
+  const auto* f = memo.get<float>(dy_b, nullptr, 1500, s, form(6000));  // element size; grows
+  CHECK(forms == 5);
+  for (unsigned char c : bytes_of(f, 6000)) REQUIRE(c == 5);
+  // A pass that fails leaves nothing to reuse: the next request forms again.
+  CHECK_THROWS_AS(memo.get<std::uint16_t>(
+                      dy_a, z, 1000, s, [](void*) { throw stco::cuda_error(1, "pass", "failed"); }),
+                  stco::cuda_error);
+  memo.get<std::uint16_t>(dy_a, z, 1000, s, form(2000));
+  CHECK(forms == 6);
 }
 
 TEST_CASE("a failing CUDA call throws cuda_error naming the call") {

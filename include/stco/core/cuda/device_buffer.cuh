@@ -15,8 +15,15 @@
 
 namespace stco::cuda {
 
-/// `n` elements of T on the device, zero-initialised, owned; move-only. The memory is allocated
-/// on the given stream (cudaMallocAsync) and freed on it when the buffer dies.
+/// Tag: a device_buffer whose contents start undefined (scratch that a kernel fills whole).
+struct uninitialized_t {
+  explicit uninitialized_t() = default;
+};
+inline constexpr uninitialized_t uninitialized{};
+
+/// `n` elements of T on the device, zero-initialised (unless built with `uninitialized`), owned;
+/// move-only. The memory is allocated on the given stream (cudaMallocAsync) and freed on it when
+/// the buffer dies.
 template <class T>
 class device_buffer {
   static_assert(std::is_trivially_copyable_v<T>,
@@ -24,13 +31,14 @@ class device_buffer {
 
  public:
   device_buffer() = default;
-  device_buffer(index_t n, stream s) : n_(n), s_(s) {
+  device_buffer(index_t n, stream s) : device_buffer(n, s, uninitialized) {
+    if (n > 0) STCO_CUDA_CHECK(cudaMemsetAsync(p_, 0, bytes(), s.get()));
+  }
+  /// As above without the zero fill.
+  device_buffer(index_t n, stream s, uninitialized_t) : n_(n), s_(s) {
     if (n < 0)
       throw argument_error(detail::message("stco::cuda::device_buffer: negative size ", n));
-    if (n > 0) {
-      STCO_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&p_), bytes(), s.get()));
-      STCO_CUDA_CHECK(cudaMemsetAsync(p_, 0, bytes(), s.get()));
-    }
+    if (n > 0) STCO_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&p_), bytes(), s.get()));
   }
   device_buffer(const device_buffer&) = delete;
   device_buffer& operator=(const device_buffer&) = delete;

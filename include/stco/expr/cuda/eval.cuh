@@ -114,11 +114,12 @@ void eval_into(Y& y, const E& e, activation_stash<typename E::value_type>* stash
   using Ch = std::remove_const_t<decltype(chain)>;
   if constexpr (Core::out_rank == 2) {
     const auto sh = e.out_shape();
-    kernel::cuda::matmul_forward(kernel::cuda::gemm_call<V, L, Ch>{
-        core.w, core.x, nullptr, nullptr, y.data(), z, chain, sh[0], core.x_rows, sh[1], s});
+    kernel::cuda::matmul_forward(kernel::cuda::gemm_call<V, L, Ch>{core.w, core.x, nullptr, nullptr,
+                                                                   y.data(), z, chain, sh[0],
+                                                                   core.x_rows, sh[1], s, nullptr});
   } else {
     kernel::cuda::conv2d_forward(kernel::cuda::conv_call<V, L, Ch>{
-        core.w, core.x, nullptr, nullptr, y.data(), z, chain, core.geo, s});
+        core.w, core.x, nullptr, nullptr, y.data(), z, chain, core.geo, s, nullptr});
   }
 }
 

@@ -7,14 +7,18 @@
 //
 // dZ = dY ⊙ (the epilogue's derivative) is formed inside each gradient kernel from dY and the
 // stashed activation input (portable, mma.sync and segmented kernels), except on the Hopper
-// (sm_90a) fast paths of nm<2,4> and tile_wise<128>: their operands arrive by TMA straight into
-// the tensor cores' shared-memory tiles, which every output row-block reads again, so there dZ
-// is formed once per wrt() call by one elementwise pass into scratch (re-deriving it per tile
-// would re-read the fp32 stash once per output row-block). Without a stash, an expression with
-// an activation re-runs its forward pass once on the stream to recover the activation input.
+// (sm_90a) fast paths of nm<2,4> (and the N:M masks it embeds), tile_wise<128> and
+// tile_vector<128, N, M>: their operands arrive by TMA straight into the tensor cores'
+// shared-memory tiles, which every output row-block reads again, so there dZ is formed by one
+// elementwise pass into scratch (re-deriving it per tile would re-read the fp32 stash once per
+// output row-block). That dZ is kept by the gradient
+// object (dz_memo.cuh): wrt(W) and wrt(X) form it once between them, so dY and the stash must
+// not change between the wrt() calls of one gradient. Without a stash, an expression with an
+// activation re-runs its forward pass once on the stream to recover the activation input.
 #pragma once
 
 #include <array>
+#include <memory>
 #include <type_traits>
 
 #include "stco/expr/cuda/eval.cuh"
@@ -84,10 +88,11 @@ class gradient {
     if constexpr (rank == 2) {
       const auto sh = e_.out_shape();
       kernel::cuda::matmul_grad_w(kernel::cuda::gemm_call<value_type, L, Chain>{
-          core.w, core.x, dy_, z_, dW.values(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_});
+          core.w, core.x, dy_, z_, dW.values(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_,
+          memo_.get()});
     } else {
       kernel::cuda::conv2d_grad_w(kernel::cuda::conv_call<value_type, L, Chain>{
-          core.w, core.x, dy_, z_, dW.values(), nullptr, chain_, core.geo, s_});
+          core.w, core.x, dy_, z_, dW.values(), nullptr, chain_, core.geo, s_, memo_.get()});
     }
   }
 
@@ -134,10 +139,11 @@ class gradient {
       if constexpr (rank == 2) {
         const auto sh = e_.out_shape();
         kernel::cuda::matmul_grad_x(kernel::cuda::gemm_call<value_type, L, Chain>{
-            core.w, nullptr, dy_, z_, out.data(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_});
+            core.w, nullptr, dy_, z_, out.data(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_,
+            memo_.get()});
       } else {
         kernel::cuda::conv2d_grad_x(kernel::cuda::conv_call<value_type, L, Chain>{
-            core.w, nullptr, dy_, z_, out.data(), nullptr, chain_, core.geo, s_});
+            core.w, nullptr, dy_, z_, out.data(), nullptr, chain_, core.geo, s_, memo_.get()});
       }
     }
   }
@@ -164,6 +170,9 @@ class gradient {
   stream s_;
   const float* z_ = nullptr;
   activation_stash<value_type> own_;
+  // dZ formed by the first Hopper fast path that needs it, reused by the later wrt() calls
+  // (shared by copies: they hold the same dY and stash).
+  std::shared_ptr<kernel::cuda::dz_memo> memo_ = std::make_shared<kernel::cuda::dz_memo>();
 };
 
 namespace detail {

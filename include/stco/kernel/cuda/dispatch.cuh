@@ -21,6 +21,7 @@
 
 #include "stco/core/cuda/stream.cuh"
 #include "stco/expr/conv_params.hpp"
+#include "stco/kernel/cuda/dz_memo.cuh"
 #include "stco/layout/cuda/device_sparse_matrix.cuh"
 
 namespace stco::kernel::cuda {
@@ -50,6 +51,7 @@ struct gemm_call {
   Chain chain;
   index_t r, k, n;  // W [r, k], X [k, n]
   stco::cuda::stream s;
+  dz_memo* memo;  // grads: the gradient object's formed dZ (dz_memo.cuh), or null
 };
 
 /// One convolution call (NHWC activations; W [Cout, KH·KW·Cin/groups]); as gemm_call with
@@ -65,6 +67,7 @@ struct conv_call {
   Chain chain;
   conv_geometry g;
   stco::cuda::stream s;
+  dz_memo* memo;
 };
 
 namespace toggle {

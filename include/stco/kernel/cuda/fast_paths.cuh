@@ -200,11 +200,16 @@ const T* linearized_dz(const gemm_call<T, nm<2, 4>, Chain>& c) {
   if constexpr (Chain::has_activation) {
     if (c.z && c.n % 8 == 0 && stco::cuda::sp24::detail::sm90a_available()) {
       const index_t count = c.r * c.n;
+      auto form = [&](T* dz) {
+        using body = form_dz<T, Chain>;
+        if (count > 0)
+          launch<body>({ceil_div(count, index_t{body::threads}), 1}, c.s,
+                       {c.dy, c.z, c.chain, c.n, count, dz});
+      };
+      // Once per gradient object where the call comes from one; else per call, in scratch.
+      if (c.memo) return c.memo->template get<T>(c.dy, c.z, count, c.s, form);
       T* dz = scratch_of(c.w->entity()).template get<T>(c.s, scratch_store::dz_values, count);
-      using body = form_dz<T, Chain>;
-      if (count > 0)
-        launch<body>({ceil_div(count, index_t{body::threads}), 1}, c.s,
-                     {c.dy, c.z, c.chain, c.n, count, dz});
+      form(dz);
       return dz;
     }
   }
@@ -217,7 +222,7 @@ bool run_linearized(const gemm_call<T, nm<2, 4>, Chain>& c) {
   if constexpr (Chain::has_activation) {
     if (const T* dz = linearized_dz(c)) {
       fast_path<O, nm<2, 4>, T, stco::chain<>>::run(
-          {c.w, c.x, dz, nullptr, c.out, nullptr, stco::chain<>{}, c.r, c.k, c.n, c.s});
+          {c.w, c.x, dz, nullptr, c.out, nullptr, stco::chain<>{}, c.r, c.k, c.n, c.s, nullptr});
       return true;
     }
   }
@@ -368,7 +373,7 @@ struct embedded_call {
   /// The call on the 2:4 weight.
   gemm_call<T, nm<2, 4>, Chain> on_24(const gemm_call<T, nm<N, M>, Chain>& c, const T* x,
                                       T* out) const {
-    return {&w24, x, c.dy, c.z, out, c.stash, c.chain, c.r, k, c.n, c.s};
+    return {&w24, x, c.dy, c.z, out, c.stash, c.chain, c.r, k, c.n, c.s, c.memo};
   }
 };
 template <int N, int M, class T>

@@ -40,7 +40,7 @@ struct fast_path<op::matmul_grad_x, L, T, Chain, tiletc::detail::enable_tc<L, T>
     return tiletc::detail::gemm_fits(c.r, c.k, c.n);
   }
   static void run(const gemm_call<T, L, Chain>& c) {
-    tiletc::grad_x(*c.w, c.dy, c.z, c.out, c.n, c.chain, c.s);
+    tiletc::grad_x(*c.w, c.dy, c.z, c.out, c.n, c.chain, c.s, c.memo);
   }
 };
 template <class L, class T, class Chain>
@@ -50,7 +50,7 @@ struct fast_path<op::matmul_grad_w, L, T, Chain, tiletc::detail::enable_tc<L, T>
     return tiletc::detail::gemm_fits(c.r, c.k, c.n);
   }
   static void run(const gemm_call<T, L, Chain>& c) {
-    tiletc::grad_w(*c.w, c.x, c.dy, c.z, c.out, c.n, c.chain, c.s);
+    tiletc::grad_w(*c.w, c.x, c.dy, c.z, c.out, c.n, c.chain, c.s, c.memo);
   }
 };
 template <class L, class T, class Chain>

@@ -168,23 +168,25 @@ void forward(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, V* Y, 
   });
 }
 
-/// dW (W's compressed values, every slot written) = (dZ·Xᵀ) at the kept addresses.
+/// dW (W's compressed values, every slot written) = (dZ·Xᵀ) at the kept addresses. memo: where
+/// the warp-specialized kernel keeps the dZ it forms (one gradient's calls share it), or null.
 template <class V, class L, class Chain>
 void grad_w(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, const V* dY,
-            const float* z, V* dW, index_t N, const Chain& chain, stco::cuda::stream s) {
+            const float* z, V* dW, index_t N, const Chain& chain, stco::cuda::stream s,
+            dz_memo* memo = nullptr) {
   detail::check_supported<L, V>();
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t max_kc) {
     // tile_wise<128> and tile_vector<128, N, M> on the warp-specialized kernel (sm_90a) where it
     // takes the call.
-    if (!ws_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get()))
+    if (!ws_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get(), memo))
       matmul_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get());
   });
 }
 
-/// dX[K, N] = Wᵀ·dZ.
+/// dX[K, N] = Wᵀ·dZ; memo as grad_w.
 template <class V, class L, class Chain>
 void grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, const float* z, V* dX,
-            index_t N, const Chain& chain, stco::cuda::stream s) {
+            index_t N, const Chain& chain, stco::cuda::stream s, dz_memo* memo = nullptr) {
   detail::check_supported<L, V>();
   const auto& e = W.entity();
   const matrix_shape sh = e.logical_shape();
@@ -204,7 +206,7 @@ void grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, const 
       const auto& m = detail::tiles_of(e, s);
       // tile_wise<128> and tile_vector<128, N, M> on the warp-specialized kernel (sm_90a) where
       // it takes the call.
-      if (!ws_grad_x(v, m, W.value_count(), W.values(), dY, z, dX, N, chain, s.get()))
+      if (!ws_grad_x(v, m, W.value_count(), W.values(), dY, z, dX, N, chain, s.get(), memo))
         matmul_grad_x_tiles(v, m.kstart.data(), W.values(), dY, z, dX, N, chain, s.get());
     });
   }

@@ -18,6 +18,7 @@
 
 #include "stco/core/cuda/check.cuh"
 #include "stco/expr/epilogue.hpp"
+#include "stco/kernel/cuda/dz_memo.cuh"
 #include "stco/kernel/cuda/sp24/tensor_map.cuh"
 #include "stco/kernel/cuda/tiletc/device_maps.cuh"
 #include "stco/kernel/cuda/tiletc/launch.cuh"
@@ -121,37 +122,39 @@ __global__ void dz_kernel(const std::uint16_t* dy, const float* act, std::uint16
   }
 }
 
-/// The 16-bit dZ [R, N] of a gradient: dY itself when the chain is empty, else a buffer written
-/// by dz_kernel and freed in stream order.
+/// The 16-bit dZ [R, N] of a gradient: dY itself when the chain is empty, else written by
+/// dz_kernel into the gradient's memo (formed once for its wrt() calls) or, without one, into a
+/// buffer freed in stream order.
 template <class V, class Chain>
 class dz_buffer {
  public:
-  dz_buffer(const V* dy, const float* act, index_t R, index_t N, const Chain& chain, cudaStream_t s)
-      : s_(s) {
+  dz_buffer(const V* dy, const float* act, index_t R, index_t N, const Chain& chain, cudaStream_t s,
+            dz_memo* memo) {
     if constexpr (std::is_same_v<Chain, ::stco::chain<>>) {
-      (void)act, (void)R, (void)N, (void)chain;
+      (void)act, (void)R, (void)N, (void)chain, (void)s, (void)memo;
       p_ = reinterpret_cast<const std::uint16_t*>(dy);
     } else {
-      STCO_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&own_),
-                                      static_cast<std::size_t>(R * N) * sizeof(std::uint16_t), s));
-      const index_t blocks = std::min<index_t>(ceil_div(R * N / 8, index_t{256}), 8 * sm_count());
-      dz_kernel<V, Chain><<<static_cast<unsigned>(blocks), 256, 0, s>>>(
-          reinterpret_cast<const std::uint16_t*>(dy), act, own_, R, N, chain);
-      STCO_CUDA_CHECK(cudaGetLastError());
-      p_ = own_;
+      auto form = [&](std::uint16_t* out) {
+        const index_t blocks = std::min<index_t>(ceil_div(R * N / 8, index_t{256}), 8 * sm_count());
+        dz_kernel<V, Chain><<<static_cast<unsigned>(blocks), 256, 0, s>>>(
+            reinterpret_cast<const std::uint16_t*>(dy), act, out, R, N, chain);
+        STCO_CUDA_CHECK(cudaGetLastError());
+      };
+      const stco::cuda::stream st(s);
+      if (memo) {
+        p_ = memo->get<std::uint16_t>(dy, act, R * N, st, form);
+      } else {
+        own_ = stco::cuda::device_buffer<std::uint16_t>(R * N, st, stco::cuda::uninitialized);
+        form(own_.data());
+        p_ = own_.data();
+      }
     }
-  }
-  dz_buffer(const dz_buffer&) = delete;
-  dz_buffer& operator=(const dz_buffer&) = delete;
-  ~dz_buffer() {
-    if (own_) cudaFreeAsync(own_, s_);
   }
   const std::uint16_t* get() const { return p_; }
 
  private:
   const std::uint16_t* p_ = nullptr;
-  std::uint16_t* own_ = nullptr;
-  cudaStream_t s_;
+  stco::cuda::device_buffer<std::uint16_t> own_;
 };
 
 /// Whether the tile_wise<128> forward takes the call, the values aside (stash: null without an
@@ -230,7 +233,7 @@ bool ws_forward(const tile_wise_view<128, Col>& w, index_t value_count, const V*
 /// Layouts whose dW the warp-specialized kernel does not take.
 template <class View, class V, class Chain>
 bool ws_grad_w(const View&, index_t, index_t, const V*, const V*, const float*, V*, index_t,
-               const Chain&, cudaStream_t) {
+               const Chain&, cudaStream_t, dz_memo*) {
   return false;
 }
 
@@ -240,12 +243,12 @@ bool ws_grad_w(const View&, index_t, index_t, const V*, const V*, const float*, 
 template <class Col, class V, class Chain>
 bool ws_grad_w(const tile_wise_view<128, Col>& w, index_t max_kc, index_t value_count, const V* X,
                const V* dY, const float* z, V* dW, index_t N, const Chain& chain,
-               cudaStream_t stream) {
+               cudaStream_t stream, dz_memo* memo) {
   constexpr int T = 128;
   const float* act = Chain::has_activation ? z : nullptr;
   const index_t tiles = w.row_tiles();
   if (!ws::grad_w_fits<Chain>(w, max_kc, X, dY, act, dW, N) || value_count <= 0) return false;
-  const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream);
+  const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream, memo);
   using P = ws::dw_tiles<T, Col, V>;
   P p{};
   p.tiles_m = tiles;
@@ -269,7 +272,7 @@ bool ws_grad_w(const tile_wise_view<128, Col>& w, index_t max_kc, index_t value_
 /// Layouts whose dX the warp-specialized kernel does not take.
 template <class View, class V, class Chain>
 bool ws_grad_x(const View&, const tile_maps&, index_t, const V*, const V*, const float*, V*,
-               index_t, const Chain&, cudaStream_t) {
+               index_t, const Chain&, cudaStream_t, dz_memo*) {
   return false;
 }
 
@@ -284,12 +287,12 @@ bool ws_grad_x(const View&, const tile_maps&, index_t, const V*, const V*, const
 template <class Col, class V, class Chain>
 bool ws_grad_x(const tile_wise_view<128, Col>& w, const tile_maps& maps, index_t value_count,
                const V* vals, const V* dY, const float* z, V* dX, index_t N, const Chain& chain,
-               cudaStream_t stream) {
+               cudaStream_t stream, dz_memo* memo) {
   constexpr int T = 128;
   const float* act = Chain::has_activation ? z : nullptr;
   if (!ws::grad_x_fits<Chain>(w, dY, act, dX, N) || value_count <= 0 || !aligned16(vals))
     return false;
-  const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream);
+  const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream, memo);
   using P = ws::dx_tiles<T, V>;
   P p{};
   p.tiles_m = ceil_div(w.K, index_t{128});

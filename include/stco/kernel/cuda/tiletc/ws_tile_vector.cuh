@@ -106,7 +106,8 @@ bool panels_fit(const tile_vector_view<128, N, M, Col>& w) {
 template <class V, int N, int M, class Col>
 stco::cuda::device_buffer<V> expanded(const tile_vector_view<128, N, M, Col>& w, const V* vals,
                                       cudaStream_t s) {
-  stco::cuda::device_buffer<V> panel(w.columns * 128, stco::cuda::stream(s));
+  stco::cuda::device_buffer<V> panel(w.columns * 128, stco::cuda::stream(s),
+                                     stco::cuda::uninitialized);
   tile_vector_panels<true>(w, reinterpret_cast<const std::uint16_t*>(vals),
                            reinterpret_cast<std::uint16_t*>(panel.data()), s);
   return panel;
@@ -130,13 +131,14 @@ bool ws_forward(const tile_vector_view<128, N, M, Col>& w, index_t, const V* val
 template <int N, int M, class Col, class V, class Chain>
 bool ws_grad_w(const tile_vector_view<128, N, M, Col>& w, index_t max_kc, index_t, const V* X,
                const V* dY, const float* z, V* dW, index_t Ncols, const Chain& chain,
-               cudaStream_t stream) {
+               cudaStream_t stream, dz_memo* memo) {
   const auto pw = ws::panel_view(w);
   const float* act = Chain::has_activation ? z : nullptr;
   if (!ws::panels_fit(w) || !ws::grad_w_fits<Chain>(pw, max_kc, X, dY, act, dW, Ncols))
     return false;
-  stco::cuda::device_buffer<V> panel(w.columns * 128, stco::cuda::stream(stream));
-  if (!ws_grad_w(pw, max_kc, panel.size(), X, dY, z, panel.data(), Ncols, chain, stream))
+  stco::cuda::device_buffer<V> panel(w.columns * 128, stco::cuda::stream(stream),
+                                     stco::cuda::uninitialized);
+  if (!ws_grad_w(pw, max_kc, panel.size(), X, dY, z, panel.data(), Ncols, chain, stream, memo))
     return false;
   ws::tile_vector_panels<false>(w, reinterpret_cast<const std::uint16_t*>(panel.data()),
                                 reinterpret_cast<std::uint16_t*>(dW), stream);
@@ -147,13 +149,13 @@ bool ws_grad_w(const tile_vector_view<128, N, M, Col>& w, index_t max_kc, index_
 template <int N, int M, class Col, class V, class Chain>
 bool ws_grad_x(const tile_vector_view<128, N, M, Col>& w, const tile_maps& m, index_t,
                const V* vals, const V* dY, const float* z, V* dX, index_t Ncols, const Chain& chain,
-               cudaStream_t stream) {
+               cudaStream_t stream, dz_memo* memo) {
   const auto pw = ws::panel_view(w);
   const float* act = Chain::has_activation ? z : nullptr;
   if (!ws::panels_fit(w) || !ws::grad_x_fits<Chain>(pw, dY, act, dX, Ncols) || !aligned16(vals))
     return false;
   const auto panel = ws::expanded(w, vals, stream);
-  return ws_grad_x(pw, m, panel.size(), panel.data(), dY, z, dX, Ncols, chain, stream);
+  return ws_grad_x(pw, m, panel.size(), panel.data(), dY, z, dX, Ncols, chain, stream, memo);
 }
 
 }  // namespace stco::kernel::cuda::tiletc
