@@ -1,6 +1,7 @@
 // Device sparse matrices and entities: transfers of values and index entity for every layout,
 // entity sharing (upload, zeros_like, gradients, downloads), the cached transposed traversal
-// built once over 100 device training steps, and bad input.
+// built once over 100 device training steps, derived maps that outlive the stream which first
+// asked for them, and bad input.
 #include "gpu_support.hpp"
 
 #include "stco/optim/cuda/sgd.cuh"
@@ -12,6 +13,12 @@ template <class L>
 double test_sparsity() {
   return L::min_sparsity == L::max_sparsity ? L::min_sparsity : std::max(L::min_sparsity, 0.6);
 }
+
+template <class L, class V>
+struct layout_value {
+  using layout = L;
+  using value = V;
+};
 }  // namespace
 
 TEST_CASE_TEMPLATE("device matrices round-trip values and share entities with the host", L,
@@ -100,4 +107,45 @@ TEST_CASE_TEMPLATE("the transposed traversal is built once over 100 device train
     CHECK(after_first >= 1);
   else
     CHECK(after_first == 0);
+}
+
+// The maps a layout derives on first use (slot coordinates and the transposed traversal, 2:4
+// metadata, the 2:4 form of an N:M mask and its per-stream weight, tile / block / channel maps)
+// are allocated on the entity's home stream, so a weight may outlive the stream of the call that
+// built them: freeing them there would be a stream-ordered free on a destroyed stream.
+TEST_CASE_TEMPLATE("derived maps outlive the stream of the call that built them", P,
+                   layout_value<stco::csr, float>, layout_value<stco::nm<2, 4>, stco::half>,
+                   layout_value<stco::nm<1, 4>, stco::half>,
+                   layout_value<stco::tile_wise<128>, stco::half>,
+                   layout_value<stco::tile_vector<128, 2, 4>, stco::half>,
+                   layout_value<stco::block<32, 32>, stco::half>,
+                   layout_value<stco::channel, stco::half>) {
+  using L = typename P::layout;
+  using V = typename P::value;
+  CAPTURE(L::name());
+  const index_t R = 256, K = 256, N = 64;  // N % 8 == 0: the Hopper paths take the calls
+  REQUIRE(cudaGetLastError() == cudaSuccess);
+  sc::owned_stream home;
+  {
+    const auto Wd = sc::device_sparse_matrix<V, L>::from_host(
+        stco::prune<L>(random_matrix<V>(R, K), test_sparsity<L>()), home);
+    const auto Xd = sc::device_tensor<V, 2>::from_host(random_matrix<V>(K, N), home);
+    const auto dYd = sc::device_tensor<V, 2>::from_host(random_matrix<V>(R, N), home);
+    home.get().synchronize();
+    {
+      sc::owned_stream call;  // destroyed before the weight
+      sc::device_tensor<V, 2> Yd(stco::dextents<2>(R, N), call);
+      sc::activation_stash<V> stash;
+      const auto e = stco::relu(stco::matmul(Wd, Xd));
+      stco::eval(Yd, e, stash, call);
+      const auto g = stco::grad(e, dYd, stash, call);
+      const auto dW = g.wrt(Wd);
+      const auto dX = g.wrt(Xd);
+      call.get().synchronize();
+      CHECK(Wd.entity().derived_builds() >= 1);
+    }
+    CHECK(cudaGetLastError() == cudaSuccess);
+  }  // the weight, its entity and the derived maps go here, on `home`
+  home.get().synchronize();
+  CHECK(cudaGetLastError() == cudaSuccess);
 }

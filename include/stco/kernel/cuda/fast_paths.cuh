@@ -72,11 +72,12 @@ inline const device_metadata& metadata_of(const stco::cuda::device_entity<nm<2, 
                                           stco::cuda::stream s) {
   return e.derived<device_metadata>([s, &e](const stco::cuda::device_entity_base&) {
     const auto& m = stco::cuda::sp24::metadata(*e.host(s));
+    const stco::cuda::stream home = e.home_stream();  // freed with the entity, on its stream
     device_metadata d{
-        stco::cuda::device_buffer<std::uint32_t>(static_cast<index_t>(m.words.size()), s),
+        stco::cuda::device_buffer<std::uint32_t>(static_cast<index_t>(m.words.size()), home),
         m.geom.pitch()};
-    d.words.copy_from_host(m.words.data(), static_cast<index_t>(m.words.size()), s);
-    s.synchronize();
+    d.words.copy_from_host(m.words.data(), static_cast<index_t>(m.words.size()), home);
+    home.synchronize();
     return d;
   });
 }
@@ -101,13 +102,14 @@ inline const device_transposed& transposed_of(const stco::cuda::device_entity<nm
     const auto& t = *stco::cuda::sp24::transposed(*h);
     const auto& m = stco::cuda::sp24::metadata(t);
     const auto& w = t.offsets().words();
+    const stco::cuda::stream home = e.home_stream();
     d.transposable = true;
-    d.offsets = stco::cuda::device_buffer<std::uint32_t>(static_cast<index_t>(w.size()), s);
-    d.offsets.copy_from_host(w.data(), static_cast<index_t>(w.size()), s);
-    d.meta = stco::cuda::device_buffer<std::uint32_t>(static_cast<index_t>(m.words.size()), s);
-    d.meta.copy_from_host(m.words.data(), static_cast<index_t>(m.words.size()), s);
+    d.offsets = stco::cuda::device_buffer<std::uint32_t>(static_cast<index_t>(w.size()), home);
+    d.offsets.copy_from_host(w.data(), static_cast<index_t>(w.size()), home);
+    d.meta = stco::cuda::device_buffer<std::uint32_t>(static_cast<index_t>(m.words.size()), home);
+    d.meta.copy_from_host(m.words.data(), static_cast<index_t>(m.words.size()), home);
     d.pitch = m.geom.pitch();
-    s.synchronize();
+    home.synchronize();
     return d;
   });
 }
@@ -309,8 +311,9 @@ const embedded24<N, M>& embedded_of(const stco::cuda::device_entity<nm<N, M>>& e
       h24 = sp::embed_entity(*h);
     else
       h24 = sp::split_entity(*h);
-    embedded24<N, M> d{stco::cuda::device_entity<nm<2, 4>>::of(h24, s)};
-    s.synchronize();
+    const stco::cuda::stream home = e.home_stream();
+    embedded24<N, M> d{stco::cuda::device_entity<nm<2, 4>>::of(h24, home)};
+    home.synchronize();
     return d;
   });
 }
@@ -325,7 +328,10 @@ class embedded_weights {
     std::lock_guard<std::mutex> lock(m_);
     for (auto& [st, m] : list_)
       if (st == s.get()) return *m;
-    list_.emplace_back(s.get(), std::make_unique<matrix>(e, s));
+    // Allocated on the entity's home stream (freed there with it, whatever becomes of s).
+    const stco::cuda::stream home = e->home_stream();
+    list_.emplace_back(s.get(), std::make_unique<matrix>(e, home));
+    home.synchronize();
     return *list_.back().second;
   }
 

@@ -10,7 +10,8 @@
 // request and is then registered as that host entity's mirror.
 //
 // Lifetime: device memory is allocated on the stream the entity was built on (its home stream)
-// and freed on it; destroy device objects before the streams they were built on.
+// and freed on it — the derived maps too, whichever call's stream first asks for them; destroy
+// device objects before the streams they were built on.
 #pragma once
 
 #include <cuda_runtime.h>

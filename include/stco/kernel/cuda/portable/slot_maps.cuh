@@ -51,11 +51,14 @@ struct coords_body {
   }
 };
 
-/// The cached slot coordinates of `e` (built on `s` at the first call, which waits for it).
+/// The cached slot coordinates of `e` (built at the first call on the entity's home stream, so
+/// that they are freed there with it; the call waits for them).
 template <class L>
 const slot_coords& coords_of(const stco::cuda::device_entity<L>& e, stco::cuda::stream s) {
-  return e.template derived<slot_coords>([s](const stco::cuda::device_entity_base& base) {
+  (void)s;
+  return e.template derived<slot_coords>([](const stco::cuda::device_entity_base& base) {
     const auto& de = static_cast<const stco::cuda::device_entity<L>&>(base);
+    const stco::cuda::stream s = base.home_stream();  // freed with the entity, on its stream
     slot_coords m{stco::cuda::device_buffer<index_t>(de.compressed_shape().size(), s)};
     if (m.at.size() > 0) STCO_CUDA_CHECK(cudaMemsetAsync(m.at.data(), 0xff, m.at.bytes(), s.get()));
     using V = typename stco::cuda::device_entity<L>::view_type;
@@ -157,12 +160,13 @@ struct column_cut {
 };
 }  // namespace maps
 
-/// The cached transposed traversal of `e` (built on `s` at the first call, which waits for it).
+/// The cached transposed traversal of `e` (built as coords_of).
 template <class L>
 const column_map& column_map_of(const stco::cuda::device_entity<L>& e, stco::cuda::stream s) {
   const slot_coords& co = coords_of(e, s);
-  return e.template derived<column_map>([&co, s](const stco::cuda::device_entity_base& de) {
+  return e.template derived<column_map>([&co](const stco::cuda::device_entity_base& de) {
     using stco::cuda::device_buffer;
+    const stco::cuda::stream s = de.home_stream();
     const index_t n = de.compressed_shape().size();
     const index_t R = de.logical_shape().rows, K = de.logical_shape().cols;
     constexpr int T = 256;

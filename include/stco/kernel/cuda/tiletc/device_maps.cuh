@@ -1,6 +1,7 @@
 // stco/kernel/cuda/tiletc/device_maps.cuh — the index-only maps the tile tensor-core kernels
-// derive from an entity, built once on first use and cached in its device mirror
-// (stco::cuda::device_entity::derived). Values are never reordered.
+// derive from an entity, built once on first use on the entity's home stream (freed there with
+// it) and cached in its device mirror (stco::cuda::device_entity::derived). Values are never
+// reordered.
 //
 //   tile_wise / tile_vector  int32 tile pointers; per tile the first slot at every 256-column
 //                            boundary (matmul dX segments) and, per input-channel count, at every

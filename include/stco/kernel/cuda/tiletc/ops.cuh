@@ -102,7 +102,7 @@ decltype(auto) with_cols(const stco::cuda::index_list_view& v, F&& f) {
 template <class L>
 const tile_maps& tiles_of(const stco::cuda::device_entity<L>& e, stco::cuda::stream s) {
   return e.template derived<tile_maps>([&](const auto&) {
-    return tile_maps::build(*e.host(s), layout_traits<L>::group, matmul_seg_kb, s);
+    return tile_maps::build(*e.host(s), layout_traits<L>::group, matmul_seg_kb, e.home_stream());
   });
 }
 
@@ -115,12 +115,12 @@ void with_row_view(const stco::cuda::device_sparse_matrix<V, L>& W, stco::cuda::
     f(rows_view<BM, std::int32_t>{nullptr, nullptr, sh.rows, sh.rows, sh.cols}, sh.cols);
   } else if constexpr (std::is_same_v<L, channel>) {
     const auto& m = e.template derived<channel_maps>(
-        [&](const auto&) { return channel_maps::build(*e.host(s), s); });
+        [&](const auto&) { return channel_maps::build(*e.host(s), e.home_stream()); });
     f(rows_view<BM, std::int32_t>{m.kept.data(), m.removed.data(), m.kept_count, sh.rows, sh.cols},
       sh.cols);
   } else if constexpr (layout_traits<L>::kind == family::block) {
     const auto& m = e.template derived<block_maps>(
-        [&](const auto&) { return block_maps::build(*e.host(s), s); });
+        [&](const auto&) { return block_maps::build(*e.host(s), e.home_stream()); });
     with_cols(e.index().cols.view(), [&](const auto* cols) {
       using Col = std::remove_cv_t<std::remove_pointer_t<decltype(cols)>>;
       f(block_view<L::block_rows, L::block_cols, Col>{m.row_ptr.data(), cols, sh.rows, sh.cols},
@@ -197,7 +197,7 @@ void grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, const 
     });
   } else if constexpr (layout_traits<L>::kind == family::block) {
     const auto& m = e.template derived<block_maps>(
-        [&](const auto&) { return block_maps::build(*e.host(s), s); });
+        [&](const auto&) { return block_maps::build(*e.host(s), e.home_stream()); });
     block_t_view<L::block_rows, L::block_cols, std::int32_t> t{m.col_ptr.data(), m.col_blk.data(),
                                                                m.col_brow.data(), sh.rows, sh.cols};
     matmul_grad_x(t, W.values(), dY, z, dX, N, chain, s.get());
@@ -249,7 +249,7 @@ void conv_grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, c
     });
   } else if constexpr (layout_traits<L>::kind == family::block) {
     const auto& m = e.template derived<block_maps>(
-        [&](const auto&) { return block_maps::build(*e.host(s), s); });
+        [&](const auto&) { return block_maps::build(*e.host(s), e.home_stream()); });
     block_t_view<L::block_rows, L::block_cols, std::int32_t> t{m.col_ptr.data(), m.col_blk.data(),
                                                                m.col_brow.data(), sh.rows, sh.cols};
     tiletc::conv_grad_x(t, W.values(), dY, z, dX, d, chain, s.get());
