@@ -10,9 +10,10 @@
 #include <vector>
 
 #include "../layout/layout_list.hpp"
+#include "../support/reference_epilogue.hpp"
 #include "conv_support.hpp"
-#include "reference_epilogue.hpp"
 #include "stco/kernel/reference/dense.hpp"
+#include "stco/stco.hpp"
 
 namespace stco_test::conv_case {
 

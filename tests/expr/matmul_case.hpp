@@ -10,8 +10,9 @@
 #include <vector>
 
 #include "../layout/layout_list.hpp"
-#include "reference_epilogue.hpp"
+#include "../support/reference_epilogue.hpp"
 #include "stco/kernel/reference/dense.hpp"
+#include "stco/stco.hpp"
 
 namespace stco_test::matmul_case {
 

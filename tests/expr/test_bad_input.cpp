@@ -6,8 +6,9 @@
 #include <initializer_list>
 #include <string>
 
+#include "../support/reference_epilogue.hpp"
 #include "conv_support.hpp"
-#include "reference_epilogue.hpp"
+#include "stco/stco.hpp"
 
 namespace {
 

@@ -8,8 +8,9 @@
 #include <random>
 #include <vector>
 
+#include "../support/reference_epilogue.hpp"
 #include "conv_support.hpp"
-#include "reference_epilogue.hpp"
+#include "stco/stco.hpp"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "../layout/layout_list.hpp"
-#include "reference_epilogue.hpp"
+#include "../support/reference_epilogue.hpp"
 #include "stco/cuda.cuh"
 #include "stco/kernel/reference/dense.hpp"
 
@@ -106,14 +106,6 @@ epi_reference reference_epilogue(epi which, const std::vector<double>& Z,
   return out;
 }
 
-/// Zeroes the positions of a dense [R, K] gradient that the entity does not keep.
-template <class E>
-void mask_to(const E& entity, std::vector<double>& dW) {
-  const auto mask = stco::kept_mask(entity);
-  for (index_t i = 0; i < mask.size(); ++i)
-    if (!mask[i]) dW[static_cast<std::size_t>(i)] = 0;
-}
-
 template <class T>
 stco::tensor<T, 1> random_vector(index_t n) {
   const auto m = random_matrix<T>(1, n);
@@ -161,7 +153,7 @@ void check_matmul(index_t R, index_t K, index_t N, double sparsity, Epis epilogu
           stash_of(stash, s), K);
       std::vector<double> dWref, dXref;
       stco::reference::matmul_grads(Wdense, Xdbl, ref.dz, R, K, N, dWref, dXref);
-      mask_to(W.entity(), dWref);
+      zero_dropped(W.entity(), dWref);
       CHECK(max_rel_error(to_doubles(Yd.to_host(s)), ref.y) <= gpu_tolerance<T>(K));
       const auto g = stco::grad(e, dYd, stash, s);
       const auto dWd = g.wrt(Wd);
@@ -226,7 +218,7 @@ void check_conv(const conv_case& c, double sparsity, Epis epilogues = {}) {
           stash_of(stash, s), Kg);
       std::vector<double> dWref, dXref;
       stco::reference::conv2d_grads(Wdense, Xdbl, ref.dz, g, dWref, dXref);
-      mask_to(W.entity(), dWref);
+      zero_dropped(W.entity(), dWref);
       CHECK(max_rel_error(to_doubles(Yd.to_host(s)), ref.y) <= gpu_tolerance<T>(Kg));
       const auto gr = stco::grad(e, dYd, stash, s);
       const auto dWd = gr.wrt(Wd);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../../support/random.hpp"
+#include "../../support/reference_epilogue.hpp"
 #include "stco/core/cuda/check.cuh"
 #include "stco/core/cuda/device_buffer.cuh"
 #include "stco/core/cuda/stream.cuh"
@@ -29,48 +30,18 @@ namespace {
 using stco::index_t;
 namespace sp24 = stco::cuda::sp24;
 
-// The test's epilogues, written out in double (forward and derivative).
-enum class epi { none, bias_relu, bias_gelu_scale, scale_bias_relu_residual };
-const epi all_epilogues[] = {epi::none, epi::bias_relu, epi::bias_gelu_scale,
-                             epi::scale_bias_relu_residual};
-const char* epi_name(epi e) {
-  static const char* n[] = {"none", "relu(z + b)", "gelu(z + b) * 0.75", "relu(1.5 z + b) + res"};
-  return n[static_cast<int>(e)];
-}
-double gelu_ref(double z) {
-  const double c = std::sqrt(2.0 / 3.141592653589793);
-  return 0.5 * z * (1.0 + std::tanh(c * (z + 0.044715 * z * z * z)));
-}
-double gelu_grad_ref(double z) {
-  const double c = std::sqrt(2.0 / 3.141592653589793);
-  const double t = std::tanh(c * (z + 0.044715 * z * z * z));
-  return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * z * z);
-}
+// The test's epilogues, written out in double (../../support/reference_epilogue.hpp).
+using stco_test::all_epilogues;
+using stco_test::epi;
+using stco_test::epi_name;
+using stco_test::gelu_grad_ref;
+using stco_test::max_rel_error;
 double y_ref(epi e, double z, double b, double res) {
-  switch (e) {
-    case epi::none:
-      return z;
-    case epi::bias_relu:
-      return std::max(z + b, 0.0);
-    case epi::bias_gelu_scale:
-      return 0.75 * gelu_ref(z + b);
-    default:
-      return std::max(1.5 * z + b, 0.0) + res;
-  }
-}
-/// max |a − b| / max(1, max |b|).
-double max_rel_error(const std::vector<double>& a, const std::vector<double>& b, std::size_t* at) {
-  double scale = 1, worst = 0;
-  for (double x : b) scale = std::max(scale, std::fabs(x));
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (!(std::fabs(a[i] - b[i]) <= worst)) worst = std::fabs(a[i] - b[i]), *at = i;
-  return worst / scale;
+  return stco_test::epi_ref(e, z, b, res, 0).y;
 }
 template <class V>
 std::vector<double> dbl(const V& v) {
-  std::vector<double> d;
-  for (auto x : v) d.push_back(stco::to_double(x));
-  return d;
+  return stco_test::to_doubles(v);
 }
 
 template <class U>

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "../../support/random.hpp"
-#include "../reference_epilogue.hpp"
+#include "../../support/reference_epilogue.hpp"
 #include "stco/core/cuda/device_buffer.cuh"
 #include "stco/expr/epilogue.hpp"
 #include "stco/kernel/reference/dense.hpp"
@@ -35,16 +35,7 @@ using stco_test::gelu_ref;
 
 /// y of the epilogue at core output z, channel bias b, residual r.
 inline double y_ref(epi e, double z, double b, double r) {
-  switch (e) {
-    case epi::none:
-      return z;
-    case epi::bias_relu:
-      return z + b > 0 ? z + b : 0;
-    case epi::bias_gelu_scale:
-      return 0.75 * gelu_ref(z + b);
-    default:
-      return (1.5 * z + b > 0 ? 1.5 * z + b : 0) + r;
-  }
+  return stco_test::epi_ref(e, z, b, r, 0).y;
 }
 
 inline stco::detail::op_list<> op_list() { return {}; }

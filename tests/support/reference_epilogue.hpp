@@ -1,17 +1,19 @@
-// GPU test support: the epilogue chains the device tests run, written out independently in double
-// (forward and derivatives), tolerances and comparisons. The twin of tests/expr/
-// reference_epilogue.hpp without its include of stco/stco.hpp: the CPU kernels it pulls in are
-// host code that CUDA translation units do not compile.
+// Test support: the epilogue chains the CPU and GPU tests run, written out independently in double
+// (forward and derivatives), tolerances, comparisons and the reference dW at kept addresses. It
+// includes only stco/layouts.hpp, so CUDA translation units (which do not compile the CPU
+// kernels that stco/stco.hpp pulls in) share it with the CPU tests.
 #pragma once
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <string>
 #include <type_traits>
 #include <vector>
 
-#include "../support/random.hpp"
+#include "random.hpp"
 #include "stco/layouts.hpp"
 
 namespace stco_test {
@@ -87,6 +89,14 @@ inline epi_point epi_ref(epi e, double z, double b, double r, double dy,
   }
 }
 
+/// Tolerance of value type T for sums of `terms` products of O(1) numbers.
+template <class T>
+double tolerance(stco::index_t terms) {
+  const double eps = std::is_same_v<T, double> ? 1e-15 : std::is_same_v<T, float> ? 1e-6 : 1e-2;
+  return 8 * eps * std::sqrt(static_cast<double>(terms) + 1.0) +
+         (std::is_same_v<T, double> ? 1e-12 : 0);
+}
+
 template <class V>
 std::vector<double> to_doubles(const V& v) {
   std::vector<double> d;
@@ -95,15 +105,28 @@ std::vector<double> to_doubles(const V& v) {
   return d;
 }
 
-/// max |a − b| / max(1, max |b|).
-inline double max_rel_error(const std::vector<double>& a, const std::vector<double>& b) {
+/// max |a − b| / max(1, max |b|), with the position of the worst element.
+inline double max_rel_error(const std::vector<double>& a, const std::vector<double>& b,
+                            std::size_t* at = nullptr) {
   double scale = 1, worst = 0;
   for (double x : b) scale = std::max(scale, std::fabs(x));
   for (std::size_t i = 0; i < a.size(); ++i) {
     const double d = std::fabs(a[i] - b[i]);
-    if (!(d <= worst)) worst = d;
+    if (!(d <= worst)) {
+      worst = d;
+      if (at) *at = i;
+    }
   }
   return worst / scale;
+}
+
+/// Zeroes the positions of a dense [R, K] gradient that the entity does not keep (the reference
+/// dW at the kept addresses).
+template <class E>
+void zero_dropped(const E& entity, std::vector<double>& dW) {
+  const auto mask = stco::kept_mask(entity);
+  for (stco::index_t i = 0; i < mask.size(); ++i)
+    if (!mask[i]) dW[static_cast<std::size_t>(i)] = 0;
 }
 
 }  // namespace stco_test
