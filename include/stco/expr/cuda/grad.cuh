@@ -11,9 +11,9 @@
 // tile_vector<128, N, M>: their operands arrive by TMA straight into the tensor cores'
 // shared-memory tiles, which every output row-block reads again, so there dZ is formed by one
 // elementwise pass into scratch (re-deriving it per tile would re-read the fp32 stash once per
-// output row-block). That dZ is kept by the gradient
-// object (dz_memo.cuh): wrt(W) and wrt(X) form it once between them, so dY and the stash must
-// not change between the wrt() calls of one gradient. Without a stash, an expression with an
+// output row-block). That dZ is kept by the gradient object (dz_memo.cuh): wrt(W) and wrt(X)
+// form it once between them, so dY and the stash must not change between the wrt() calls of one
+// gradient. Without a stash, an expression with an
 // activation re-runs its forward pass once on the stream to recover the activation input.
 #pragma once
 

@@ -175,44 +175,16 @@ inline scratch_store& scratch_of(const stco::cuda::device_entity<nm<2, 4>>& e) {
            }).store;
 }
 
-/// dZ[r, n] = chain.core_gradient(dY, r, pos, z[pos]) in T, [R, N]: chains with an activation
-/// hand the sm90 kernels (which read dZ from memory) a linear problem; formed in scratch per call.
-template <class T, class Chain>
-struct form_dz {
-  static constexpr int threads = 256;
-  struct params {
-    const T* dy;
-    const float* z;
-    Chain chain;
-    index_t n, count;
-    T* out;
-  };
-  struct shared {};
-  template <class Block>
-  STCO_HD static void run(const Block& b, const params& p, shared&) {
-    const index_t i = b.block_x() * threads + b.thread();
-    if (i < p.count)
-      p.out[i] = from_float<T>(p.chain.core_gradient(to_float(p.dy[i]), i / p.n, i, p.z[i]));
-  }
-};
 /// With an activation in the chain, on an sm_90a device with N % 8 == 0: dZ formed in scratch
 /// and the call rerun as the linear one (nullptr otherwise: the sm80 kernels form dZ inline).
 template <class T, class Chain>
 const T* linearized_dz(const gemm_call<T, nm<2, 4>, Chain>& c) {
   if constexpr (Chain::has_activation) {
     if (c.z && c.n % 8 == 0 && stco::cuda::sp24::detail::sm90a_available()) {
-      const index_t count = c.r * c.n;
-      auto form = [&](T* dz) {
-        using body = form_dz<T, Chain>;
-        if (count > 0)
-          launch<body>({ceil_div(count, index_t{body::threads}), 1}, c.s,
-                       {c.dy, c.z, c.chain, c.n, count, dz});
-      };
       // Once per gradient object where the call comes from one; else per call, in scratch.
-      if (c.memo) return c.memo->template get<T>(c.dy, c.z, count, c.s, form);
-      T* dz = scratch_of(c.w->entity()).template get<T>(c.s, scratch_store::dz_values, count);
-      form(dz);
-      return dz;
+      return form_dz(c.dy, c.z, c.r, c.n, c.chain, c.s, c.memo, [&] {
+        return scratch_of(c.w->entity()).template get<T>(c.s, scratch_store::dz_values, c.r * c.n);
+      });
     }
   }
   (void)c;

@@ -106,6 +106,12 @@ const tile_maps& tiles_of(const stco::cuda::device_entity<L>& e, stco::cuda::str
   });
 }
 
+template <class L>
+const block_maps& blocks_of(const stco::cuda::device_entity<L>& e, stco::cuda::stream s) {
+  return e.template derived<block_maps>(
+      [&](const auto&) { return block_maps::build(*e.host(s), e.home_stream()); });
+}
+
 /// Calls f(view, max_kcount) with the row-tile view of W (BM: row tile of channel/dense).
 template <int BM, class V, class L, class F>
 void with_row_view(const stco::cuda::device_sparse_matrix<V, L>& W, stco::cuda::stream s, F&& f) {
@@ -119,8 +125,7 @@ void with_row_view(const stco::cuda::device_sparse_matrix<V, L>& W, stco::cuda::
     f(rows_view<BM, std::int32_t>{m.kept.data(), m.removed.data(), m.kept_count, sh.rows, sh.cols},
       sh.cols);
   } else if constexpr (layout_traits<L>::kind == family::block) {
-    const auto& m = e.template derived<block_maps>(
-        [&](const auto&) { return block_maps::build(*e.host(s), e.home_stream()); });
+    const auto& m = detail::blocks_of(e, s);
     with_cols(e.index().cols.view(), [&](const auto* cols) {
       using Col = std::remove_cv_t<std::remove_pointer_t<decltype(cols)>>;
       f(block_view<L::block_rows, L::block_cols, Col>{m.row_ptr.data(), cols, sh.rows, sh.cols},
@@ -196,8 +201,7 @@ void grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, const 
       matmul_grad_x(t, W.values(), dY, z, dX, N, chain, s.get());
     });
   } else if constexpr (layout_traits<L>::kind == family::block) {
-    const auto& m = e.template derived<block_maps>(
-        [&](const auto&) { return block_maps::build(*e.host(s), e.home_stream()); });
+    const auto& m = detail::blocks_of(e, s);
     block_t_view<L::block_rows, L::block_cols, std::int32_t> t{m.col_ptr.data(), m.col_blk.data(),
                                                                m.col_brow.data(), sh.rows, sh.cols};
     matmul_grad_x(t, W.values(), dY, z, dX, N, chain, s.get());
@@ -248,8 +252,7 @@ void conv_grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, c
       tiletc::conv_grad_x(t, W.values(), dY, z, dX, d, chain, s.get());
     });
   } else if constexpr (layout_traits<L>::kind == family::block) {
-    const auto& m = e.template derived<block_maps>(
-        [&](const auto&) { return block_maps::build(*e.host(s), e.home_stream()); });
+    const auto& m = detail::blocks_of(e, s);
     block_t_view<L::block_rows, L::block_cols, std::int32_t> t{m.col_ptr.data(), m.col_blk.data(),
                                                                m.col_brow.data(), sh.rows, sh.cols};
     tiletc::conv_grad_x(t, W.values(), dY, z, dX, d, chain, s.get());

@@ -90,41 +90,9 @@ inline bool aligned_all(const void* a, const void* b, const void* c, const void*
   return aligned16(a) && aligned16(b) && aligned16(c) && (d == nullptr || aligned16(d));
 }
 
-/// dZ = chain.core_gradient(dY, row, pos, act) as 16-bit values, 8 a thread (N % 8 == 0).
-template <class V, class Chain>
-__global__ void dz_kernel(const std::uint16_t* dy, const float* act, std::uint16_t* dz, index_t R,
-                          index_t N, Chain chain) {
-  const index_t per_row = N / 8, n = R * per_row;
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const index_t row = i / per_row, pos = i * 8;
-    const uint4 w = *reinterpret_cast<const uint4*>(dy + pos);
-    float a[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
-    if constexpr (Chain::has_activation) {
-      const float4 a0 = *reinterpret_cast<const float4*>(act + pos);
-      const float4 a1 = *reinterpret_cast<const float4*>(act + pos + 4);
-      a[0] = a0.x, a[1] = a0.y, a[2] = a0.z, a[3] = a0.w;
-      a[4] = a1.x, a[5] = a1.y, a[6] = a1.z, a[7] = a1.w;
-    }
-    const std::uint32_t in[4] = {w.x, w.y, w.z, w.w};
-    std::uint32_t o[4];
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const float d0 =
-          chain.core_gradient(tc_value<V>::to_float(static_cast<std::uint16_t>(in[e] & 0xFFFFu)),
-                              row, pos + 2 * e, a[2 * e]);
-      const float d1 =
-          chain.core_gradient(tc_value<V>::to_float(static_cast<std::uint16_t>(in[e] >> 16)), row,
-                              pos + 2 * e + 1, a[2 * e + 1]);
-      o[e] = tc_value<V>::pack(d0, d1);
-    }
-    *reinterpret_cast<uint4*>(dz + pos) = make_uint4(o[0], o[1], o[2], o[3]);
-  }
-}
-
-/// The 16-bit dZ [R, N] of a gradient: dY itself when the chain is empty, else written by
-/// dz_kernel into the gradient's memo (formed once for its wrt() calls) or, without one, into a
-/// buffer freed in stream order.
+/// The 16-bit dZ [R, N] of a gradient: dY itself when the chain is empty, else formed by
+/// form_dz into the gradient's memo (once for its wrt() calls) or, without one, into a buffer
+/// freed in stream order.
 template <class V, class Chain>
 class dz_buffer {
  public:
@@ -134,27 +102,18 @@ class dz_buffer {
       (void)act, (void)R, (void)N, (void)chain, (void)s, (void)memo;
       p_ = reinterpret_cast<const std::uint16_t*>(dy);
     } else {
-      auto form = [&](std::uint16_t* out) {
-        const index_t blocks = std::min<index_t>(ceil_div(R * N / 8, index_t{256}), 8 * sm_count());
-        dz_kernel<V, Chain><<<static_cast<unsigned>(blocks), 256, 0, s>>>(
-            reinterpret_cast<const std::uint16_t*>(dy), act, out, R, N, chain);
-        STCO_CUDA_CHECK(cudaGetLastError());
-      };
       const stco::cuda::stream st(s);
-      if (memo) {
-        p_ = memo->get<std::uint16_t>(dy, act, R * N, st, form);
-      } else {
-        own_ = stco::cuda::device_buffer<std::uint16_t>(R * N, st, stco::cuda::uninitialized);
-        form(own_.data());
-        p_ = own_.data();
-      }
+      p_ = reinterpret_cast<const std::uint16_t*>(form_dz(dy, act, R, N, chain, st, memo, [&] {
+        own_ = stco::cuda::device_buffer<V>(R * N, st, stco::cuda::uninitialized);
+        return own_.data();
+      }));
     }
   }
   const std::uint16_t* get() const { return p_; }
 
  private:
   const std::uint16_t* p_ = nullptr;
-  stco::cuda::device_buffer<std::uint16_t> own_;
+  stco::cuda::device_buffer<V> own_;
 };
 
 /// Whether the tile_wise<128> forward takes the call, the values aside (stash: null without an
@@ -238,7 +197,7 @@ bool ws_grad_w(const View&, index_t, index_t, const V*, const V*, const float*, 
 }
 
 /// dW of tile_wise<128> at its slots: dW_t = dZ[tile rows, :] · X[cols_t, :]ᵀ, dZ by TMA boxes
-/// (formed first by dz_kernel unless the chain is empty), the X rows gathered, units over
+/// (formed first by form_dz unless the chain is empty), the X rows gathered, units over
 /// (row tile, 256 slots), the reduction over N.
 template <class Col, class V, class Chain>
 bool ws_grad_w(const tile_wise_view<128, Col>& w, index_t max_kc, index_t value_count, const V* X,
@@ -277,7 +236,7 @@ bool ws_grad_x(const View&, const tile_maps&, index_t, const V*, const V*, const
 }
 
 /// dX of tile_wise<128>: units over (128 columns of W, 256 columns of dX), the reduction over
-/// all R rows of dZ (TMA boxes, formed first by dz_kernel unless the chain is empty), the A rows
+/// all R rows of dZ (TMA boxes, formed first by form_dz unless the chain is empty), the A rows
 /// gathered from the value panels through inv (tiles × K, slot of column k in tile t or −1: rows
 /// a tile drops are zero-filled; the table is derived once per entity). This is the dense amount of
 /// MMA work: a column-block of W is reached by nearly every tile under a column-wise mask, so

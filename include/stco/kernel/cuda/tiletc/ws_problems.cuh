@@ -10,11 +10,10 @@
 //   dx_tiles<T>   128 K-rows × 256        values rows inv[t][k]       dZ rows of t, MN-major
 //   dx_rows       128 K-rows × 256        W kept rows, MN-major       dZ kept rows (gathered)
 // Wired (ws_launch.cuh): fwd_tiles<128>, fwd_rows, dw_tiles<128> and dx_tiles<128> (dZ formed
-// first by dz_kernel). dw_rows and dx_rows are written against the same contract but not wired
-// or tested yet.
-// (rows: channel gathers its kept rows; dense, Gather = false, loads boxes.) dx_tiles reduces over
-// every tile's rows with A rows zero where a tile drops the column (the dense amount of work, no
-// atomics); dw_tiles writes each tile's slots k-major as the layout stores them.
+// first by form_dz, dz_memo.cuh). dw_rows and dx_rows are written against the same contract but not
+// wired or tested yet. (rows: channel gathers its kept rows; dense, Gather = false, loads boxes.)
+// dx_tiles reduces over every tile's rows with A rows zero where a tile drops the column (the dense
+// amount of work, no atomics); dw_tiles writes each tile's slots k-major as the layout stores them.
 #pragma once
 
 #include <cstdint>
