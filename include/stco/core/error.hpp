@@ -1,4 +1,4 @@
-// stco/core/error.hpp — the exception types of DESIGN.md §5.
+// stco/core/error.hpp — the exception types of every refusal (docs/design.md, "Errors").
 //
 // Every failure the library detects at run time throws one of these; the message names the
 // operation, the shapes or the offending index. A throwing operation leaves its inputs unchanged.
