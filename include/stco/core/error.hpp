@@ -41,6 +41,13 @@ class argument_error : public error {
   using error::error;
 };
 
+/// Memory for a buffer could not be had: its byte count exceeds what can be addressed, or the
+/// allocator refused it (std::bad_alloc, rethrown with the byte count in the message).
+class allocation_error : public error {
+ public:
+  using error::error;
+};
+
 /// A CUDA runtime call failed; `code()` is the `cudaError_t` value, `call()` the call's text.
 class cuda_error : public error {
  public:

@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "stco/core/error.hpp"
@@ -16,10 +18,26 @@ namespace stco {
 /// Marks a dimension whose extent is known only at run time.
 inline constexpr index_t dynamic_extent = -1;
 
+namespace detail {
+/// Whether the product of the static extents (dynamic ones ignored) fits index_t.
+template <index_t... Es>
+constexpr bool static_count_fits() {
+  index_t s = 1;
+  for (index_t e : {index_t{1}, Es...})
+    if (e > 0) {
+      if (s > INT64_MAX / e) return false;
+      s *= e;
+    }
+  return true;
+}
+}  // namespace detail
+
 template <index_t... Es>
 class extents {
   static_assert(((Es == dynamic_extent || Es >= 0) && ...),
                 "stco::extents: a static extent must be non-negative (or dynamic_extent)");
+  static_assert(detail::static_count_fits<Es...>(),
+                "stco::extents: the static extents' element count exceeds 2^63 - 1");
 
  public:
   static constexpr std::size_t rank() { return sizeof...(Es); }
@@ -52,6 +70,7 @@ class extents {
       for (std::size_t i = 0; i < rank(); ++i)
         if (statics_[i] == dynamic_extent) set_checked(i, a[d++]);
     }
+    check_count();
   }
 
   /// Converts between extents of equal rank; a static mismatch fails to compile, a dynamic one
@@ -64,9 +83,13 @@ class extents {
   }
 
   constexpr index_t extent(std::size_t i) const { return e_[i]; }
+  /// The element count. The constructors refuse extents whose count exceeds 2^63 - 1, so on a
+  /// constructed object this never throws.
   constexpr index_t size() const {
+    for (auto e : e_)
+      if (e == 0) return 0;
     index_t s = 1;
-    for (auto e : e_) s *= e;
+    for (auto e : e_) s = detail::checked_mul(s, e, "stco::extents: element count");
     return s;
   }
   constexpr const std::array<index_t, sizeof...(Es)>& array() const { return e_; }
@@ -88,6 +111,22 @@ class extents {
 
  private:
   static constexpr std::array<index_t, sizeof...(Es)> statics_{Es...};
+
+  /// shape_error listing the extents if their element count exceeds 2^63 - 1.
+  constexpr void check_count() const {
+    for (auto e : e_)
+      if (e == 0) return;
+    index_t s = 1;
+    for (auto e : e_) {
+      if (s > INT64_MAX / e) throw shape_error(too_many());
+      s *= e;
+    }
+  }
+  std::string too_many() const {
+    std::string list;
+    for (auto e : e_) list += (list.empty() ? "" : ", ") + std::to_string(e);
+    return detail::message("stco::extents: [", list, "] hold more than 2^63 - 1 elements");
+  }
 
   constexpr void set_checked(std::size_t i, index_t v) {
     if (v < 0)

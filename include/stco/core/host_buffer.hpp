@@ -25,11 +25,22 @@ class host_buffer {
   static constexpr std::size_t alignment = 64;
 
   host_buffer() = default;
+  /// n zero elements. argument_error if n < 0; allocation_error if n·sizeof(T) exceeds 2^63 - 1
+  /// bytes or the allocation fails.
   explicit host_buffer(index_t n) : n_(n) {
     if (n < 0) throw argument_error(detail::message("stco::host_buffer: negative size ", n));
     if (n > 0) {
-      p_.reset(static_cast<T*>(::operator new (bytes_of(n), std::align_val_t{alignment})));
-      std::memset(static_cast<void*>(p_.get()), 0, bytes_of(n));
+      const index_t bytes = detail::checked_mul<allocation_error>(
+          n, static_cast<index_t>(sizeof(T)), "stco::host_buffer: elements * element size");
+      try {
+        p_.reset(static_cast<T*>(
+            ::operator new (static_cast<std::size_t>(bytes), std::align_val_t{alignment})));
+      } catch (const std::bad_alloc&) {
+        throw allocation_error(detail::message("stco::host_buffer: cannot allocate ", bytes,
+                                               " bytes (", n, " elements of ", sizeof(T),
+                                               " bytes)"));
+      }
+      std::memset(static_cast<void*>(p_.get()), 0, static_cast<std::size_t>(bytes));
     }
   }
   host_buffer(const host_buffer& o) : host_buffer(o.n_) { copy_from(o.data()); }

@@ -32,7 +32,9 @@ class block_entity final : public index_entity {
 
   /// Adopts the lists and validates them (index_error if bad).
   block_entity(matrix_shape logical, index_list row_ptr, index_list block_cols)
-      : index_entity(logical), row_ptr_(std::move(row_ptr)), cols_(std::move(block_cols)) {
+      : index_entity(logical, layout_type::name()),
+        row_ptr_(std::move(row_ptr)),
+        cols_(std::move(block_cols)) {
     check();
   }
   /// From plain vectors (as loaded from outside); widths are chosen to fit.
@@ -62,6 +64,8 @@ class block_entity final : public index_entity {
       throw index_error(detail::message(layout_type::name(), ": negative shape ", s));
     detail::check_segmented(layout_type::name(), "block-row", "block-column", row_ptr_, cols_,
                             block_rows(), block_cols());
+    detail::checked_mul<index_error>(blocks(), index_t{BR} * BC,
+                                     (layout_type::name() + ": stored values").c_str());
     index_t kept = 0;
     for (index_t br = 0; br < block_rows(); ++br)
       for (index_t p = row_ptr_[br]; p < row_ptr_[br + 1]; ++p)
@@ -87,7 +91,9 @@ struct block {
 
   static constexpr matrix_shape compressed_shape(matrix_shape logical,
                                                  double sparsity = default_sparsity) {
-    return {kept_count(ceil_div(logical.rows, BR) * ceil_div(logical.cols, BC), sparsity),
+    return {kept_count(detail::checked_mul(ceil_div(logical.rows, BR), ceil_div(logical.cols, BC),
+                                           "stco::block::compressed_shape"),
+                       sparsity),
             index_t{BR} * BC};
   }
 

@@ -28,7 +28,7 @@ class channel_entity final : public index_entity {
   using layout_type = channel;
 
   channel_entity(matrix_shape logical, index_list rows)
-      : index_entity(logical), rows_(std::move(rows)) {
+      : index_entity(logical, "channel"), rows_(std::move(rows)) {
     check();
   }
   static std::shared_ptr<const channel_entity> from_parts(matrix_shape logical,

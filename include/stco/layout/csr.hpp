@@ -27,7 +27,7 @@ class csr_entity final : public index_entity {
   using layout_type = csr;
 
   csr_entity(matrix_shape logical, index_list row_ptr, index_list cols)
-      : index_entity(logical), row_ptr_(std::move(row_ptr)), cols_(std::move(cols)) {
+      : index_entity(logical, "csr"), row_ptr_(std::move(row_ptr)), cols_(std::move(cols)) {
     check();
   }
   static std::shared_ptr<const csr_entity> from_parts(matrix_shape logical,

@@ -18,10 +18,8 @@ struct dense;
 class dense_entity final : public index_entity {
  public:
   using layout_type = dense;
-  explicit dense_entity(matrix_shape logical) : index_entity(logical) {
-    if (logical.rows < 0 || logical.cols < 0)
-      throw index_error(detail::message("dense: negative shape ", logical));
-  }
+  /// index_error if the shape has a negative extent or more than 2^63 - 1 positions.
+  explicit dense_entity(matrix_shape logical) : index_entity(logical, "dense") {}
   matrix_shape compressed_shape() const override { return logical_shape(); }
   std::size_t index_bytes() const override { return 0; }
   index_t kept() const override { return logical_shape().size(); }

@@ -9,16 +9,22 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <typeindex>
 #include <unordered_map>
 
+#include "stco/core/checked.hpp"
+#include "stco/core/error.hpp"
 #include "stco/core/index.hpp"
 
 namespace stco {
 
 class index_entity {
  public:
-  explicit index_entity(matrix_shape logical) : logical_(logical) {}
+  /// Refuses (index_error naming `who`, the layout) a logical shape with a negative extent or
+  /// more than 2^63 - 1 positions: every entity's dense form must be addressable, and the derived
+  /// classes size their checks from it.
+  index_entity(matrix_shape logical, const std::string& who) : logical_(checked(logical, who)) {}
   index_entity(const index_entity&) = delete;
   index_entity& operator=(const index_entity&) = delete;
   virtual ~index_entity() = default;
@@ -57,6 +63,12 @@ class index_entity {
   }
 
  private:
+  static matrix_shape checked(matrix_shape s, const std::string& who) {
+    if (s.rows < 0 || s.cols < 0) throw index_error(detail::message(who, ": negative shape ", s));
+    detail::checked_mul<index_error>(s.rows, s.cols, (who + ": logical shape R * K").c_str());
+    return s;
+  }
+
   matrix_shape logical_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<std::type_index, std::shared_ptr<const void>> cache_;

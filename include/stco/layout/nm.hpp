@@ -37,16 +37,24 @@ class nm_entity final : public index_entity {
 
   /// Adopts `offsets` (R·G·N fields of ⌈log2 M⌉ bits) and validates them (index_error if bad).
   nm_entity(matrix_shape logical, packed_bits offsets)
-      : index_entity(logical), offsets_(std::move(offsets)) {
+      : index_entity(logical, layout_type::name()), offsets_(std::move(offsets)) {
     check();
   }
-  /// From raw packed words, as loaded from a file.
+  /// From raw packed words, as loaded from a file. The shape and the word count are checked
+  /// against each other before anything is allocated.
   static std::shared_ptr<const nm_entity> from_words(matrix_shape logical,
                                                      std::vector<std::uint32_t> words) {
     if (logical.rows < 0 || logical.cols < 0)
       throw index_error(detail::message(layout_type::name(), ": negative shape ", logical));
     return std::make_shared<const nm_entity>(
-        logical, packed_bits(logical.rows * ceil_div(logical.cols, M) * N, bits, std::move(words)));
+        logical, packed_bits(slot_count(logical), bits, std::move(words)));
+  }
+  /// R·⌈K/M⌉·N, the stored values of a shape; index_error if it exceeds 2^63 - 1.
+  static index_t slot_count(matrix_shape logical) {
+    const std::string what = layout_type::name() + ": offsets R * ceil(K / M) * N";
+    return detail::checked_mul<index_error>(
+        detail::checked_mul<index_error>(logical.rows, ceil_div(logical.cols, M), what.c_str()), N,
+        what.c_str());
   }
 
   index_t groups() const noexcept { return ceil_div(logical_shape().cols, M); }
@@ -64,13 +72,14 @@ class nm_entity final : public index_entity {
     const matrix_shape s = logical_shape();
     const std::string who = layout_type::name();
     if (s.rows < 0 || s.cols < 0) throw index_error(detail::message(who, ": negative shape ", s));
-    const index_t G = groups();
-    if (offsets_.size() != s.rows * G * N || offsets_.bits() != bits)
+    const index_t G = groups(), count = slot_count(s);
+    if (offsets_.size() != count || offsets_.bits() != bits)
       throw index_error(detail::message(who, ": ", offsets_.size(), " offsets of ", offsets_.bits(),
-                                        " bits for shape ", s, "; expected ", s.rows * G * N,
-                                        " of ", bits, " bits"));
+                                        " bits for shape ", s, "; expected ", count, " of ", bits,
+                                        " bits"));
     index_t kept = 0;
-    for (index_t r = 0; r < s.rows; ++r)
+    // With K = 0 there is nothing to check: no loop over R, which no stored data bounds then.
+    for (index_t r = 0; G > 0 && r < s.rows; ++r)
       for (index_t g = 0; g < G; ++g) {
         const index_t base = (r * G + g) * N;
         const index_t real = std::min<index_t>(M, s.cols - g * M);
@@ -112,14 +121,15 @@ struct nm {
 
   /// [R, ⌈K/M⌉·N] whatever the sparsity argument (it is fixed).
   static constexpr matrix_shape compressed_shape(matrix_shape logical, double = default_sparsity) {
-    return {logical.rows, ceil_div(logical.cols, M) * N};
+    return {logical.rows,
+            detail::checked_mul(ceil_div(logical.cols, M), N, "stco::nm::compressed_shape")};
   }
 
   static std::shared_ptr<const entity> select(matrix_view<const double> scores, double) {
     const matrix_shape s = scores.shape();
     const index_t G = ceil_div(s.cols, M);
-    packed_bits off(s.rows * G * N, entity::bits);
-    for (index_t r = 0; r < s.rows; ++r)
+    packed_bits off(entity::slot_count(s), entity::bits);
+    for (index_t r = 0; G > 0 && r < s.rows; ++r)
       for (index_t g = 0; g < G; ++g) {
         const int real = static_cast<int>(std::min<index_t>(M, s.cols - g * M));
         const auto o =
@@ -133,8 +143,8 @@ struct nm {
   static std::shared_ptr<const entity> infer(matrix_view<const T> w) {
     const matrix_shape s = w.shape();
     const index_t G = ceil_div(s.cols, M);
-    packed_bits off(s.rows * G * N, entity::bits);
-    for (index_t r = 0; r < s.rows; ++r)
+    packed_bits off(entity::slot_count(s), entity::bits);
+    for (index_t r = 0; G > 0 && r < s.rows; ++r)
       for (index_t g = 0; g < G; ++g) {
         const int real = static_cast<int>(std::min<index_t>(M, s.cols - g * M));
         detail::group_offsets<N, M> o{};
@@ -152,7 +162,7 @@ struct nm {
   template <class F>
   static void for_each_slot(const entity& e, F&& f) {
     const index_t R = e.logical_shape().rows, G = e.groups();
-    for (index_t r = 0; r < R; ++r)
+    for (index_t r = 0; G > 0 && r < R; ++r)
       for (index_t g = 0; g < G; ++g)
         for (int j = 0; j < N; ++j) {
           const index_t p = (r * G + g) * N + j;

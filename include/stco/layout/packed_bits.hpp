@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <new>
+#include <stdexcept>
 #include <vector>
 
 #include "stco/core/error.hpp"
@@ -15,18 +17,27 @@ namespace stco {
 class packed_bits {
  public:
   packed_bits() = default;
-  /// `count` zero fields of `bits` bits each.
+  /// `count` zero fields of `bits` bits each. allocation_error if the words cannot be allocated.
   packed_bits(index_t count, int bits) : count_(count), bits_(bits) {
-    if (bits < 1 || bits > 16)
-      throw argument_error(
-          detail::message("stco::packed_bits: field width ", bits, " not in [1, 16]"));
-    if (count < 0)
-      throw argument_error(detail::message("stco::packed_bits: negative count ", count));
-    words_.assign(static_cast<std::size_t>(words_for(count, bits)), 0u);
+    check_args(count, bits);
+    const index_t n = words_for(count, bits);
+    try {
+      words_.assign(static_cast<std::size_t>(n), 0u);
+    } catch (const std::bad_alloc&) {
+      throw allocation_error(detail::message("stco::packed_bits: cannot allocate ", n,
+                                             " words of 4 bytes for ", count, " fields of ", bits,
+                                             " bits"));
+    } catch (const std::length_error&) {
+      throw allocation_error(detail::message("stco::packed_bits: ", n, " words of 4 bytes for ",
+                                             count, " fields of ", bits,
+                                             " bits exceed the largest vector"));
+    }
   }
-  /// Adopts raw words (e.g. loaded from a file); their number must match count and bits.
+  /// Adopts raw words (e.g. loaded from a file); their number must match count and bits. Checked
+  /// before anything is allocated, so a hostile count costs nothing.
   packed_bits(index_t count, int bits, std::vector<std::uint32_t> words)
-      : packed_bits(count, bits) {
+      : count_(count), bits_(bits) {
+    check_args(count, bits);
     if (static_cast<index_t>(words.size()) != words_for(count, bits))
       throw index_error(detail::message("stco::packed_bits: ", words.size(), " words given, ",
                                         count, " fields of ", bits, " bits need ",
@@ -34,7 +45,10 @@ class packed_bits {
     words_ = std::move(words);
   }
 
-  static constexpr index_t words_for(index_t count, int bits) { return ceil_div(count * bits, 32); }
+  /// ⌈count·bits / 32⌉, computed without forming count·bits (no overflow for any count ≥ 0).
+  static constexpr index_t words_for(index_t count, int bits) {
+    return count / 32 * bits + ceil_div(count % 32 * bits, 32);
+  }
 
   index_t size() const noexcept { return count_; }
   int bits() const noexcept { return bits_; }
@@ -61,6 +75,14 @@ class packed_bits {
   }
 
  private:
+  static void check_args(index_t count, int bits) {
+    if (bits < 1 || bits > 16)
+      throw argument_error(
+          detail::message("stco::packed_bits: field width ", bits, " not in [1, 16]"));
+    if (count < 0)
+      throw argument_error(detail::message("stco::packed_bits: negative count ", count));
+  }
+
   index_t count_ = 0;
   int bits_ = 1;
   std::vector<std::uint32_t> words_;

@@ -22,6 +22,7 @@
 #include "stco/core/tensor_view.hpp"
 #include "stco/core/value_traits.hpp"
 #include "stco/layout/detail/nm_group.hpp"
+#include "stco/layout/detail/tile_grouping.hpp"
 #include "stco/layout/packed_bits.hpp"
 #include "stco/layout/tile_wise.hpp"
 
@@ -38,7 +39,9 @@ class tile_vector_entity final : public index_entity {
   static constexpr int bits = offset_bits(M);
 
   tile_vector_entity(matrix_shape logical, detail::tile_columns tc, packed_bits offsets)
-      : index_entity(logical), tc_(std::move(tc)), offsets_(std::move(offsets)) {
+      : index_entity(logical, layout_type::name()),
+        tc_(std::move(tc)),
+        offsets_(std::move(offsets)) {
     check();
   }
   /// From plain vectors and raw offset words (as loaded from outside).
@@ -48,13 +51,14 @@ class tile_vector_entity final : public index_entity {
     detail::tile_columns tc{
         index_list::from(tile_ptr, static_cast<index_t>(cols.size()), "tile pointer"),
         index_list::from(cols, std::max<index_t>(logical.cols, 0), "tile column")};
-    // The offset count follows from the lists; check them first so it is well defined.
+    // The offset count follows from the lists; check them first so it is well defined, and
+    // compare it with the words given before allocating anything.
+    if (logical.rows < 0 || logical.cols < 0)
+      throw index_error(detail::message(layout_type::name(), ": negative shape ", logical));
     detail::check_segmented(layout_type::name(), "tile", "column", tc.ptr, tc.cols,
                             ceil_div(logical.rows, T), logical.cols);
-    index_t count = 0;
-    for (index_t t = 0; t + 1 < tc.ptr.size(); ++t) count += ceil_div(tc.count(t), M) * N * T;
     return std::make_shared<const tile_vector_entity>(
-        logical, std::move(tc), packed_bits(count, bits, std::move(offset_words)));
+        logical, std::move(tc), packed_bits(slot_count(tc), bits, std::move(offset_words)));
   }
 
   index_t tiles() const noexcept { return ceil_div(logical_shape().rows, T); }
@@ -69,13 +73,24 @@ class tile_vector_entity final : public index_entity {
   std::size_t index_bytes() const override { return tc_.bytes() + offsets_.bytes(); }
   index_t kept() const override { return kept_; }
 
+  /// Σ_t ⌈k_t/M⌉·N·T, the stored values of checked tile lists; index_error beyond 2^63 - 1.
+  static index_t slot_count(const detail::tile_columns& tc) {
+    const std::string what = layout_type::name() + ": stored values";
+    index_t count = 0;
+    for (index_t t = 0; t + 1 < tc.ptr.size(); ++t)
+      count = detail::checked_add<index_error>(
+          count,
+          detail::checked_mul<index_error>(ceil_div(tc.count(t), M), index_t{N} * T, what.c_str()),
+          what.c_str());
+    return count;
+  }
+
   void check() const {
     const matrix_shape s = logical_shape();
     const std::string who = layout_type::name();
     if (s.rows < 0 || s.cols < 0) throw index_error(detail::message(who, ": negative shape ", s));
     detail::check_segmented(who, "tile", "column", tc_.ptr, tc_.cols, tiles(), s.cols);
-    index_t count = 0;
-    for (index_t t = 0; t < tiles(); ++t) count += tile_groups(t) * N * T;
+    const index_t count = slot_count(tc_);
     if (offsets_.size() != count || offsets_.bits() != bits)
       throw index_error(detail::message(who, ": ", offsets_.size(), " offsets of ", offsets_.bits(),
                                         " bits; the tile lists need ", count, " of ", bits,
@@ -131,12 +146,16 @@ struct tile_vector {
   /// Kept columns per tile at this overall sparsity.
   static constexpr index_t tile_columns_kept(index_t K, double sparsity) {
     const index_t raw = kept_count(K, 1.0 - (1.0 - sparsity) * M / N);
-    const index_t kc = (raw + M / 2) / M * M;
-    return kc > K ? K : kc;
+    // raw rounded to the nearest multiple of M (halves up), at most K; raw + M/2 could overflow.
+    const index_t down = raw / M * M;
+    if (raw % M < M - M / 2) return down;
+    return down <= K - M ? down + M : K;
   }
   static constexpr matrix_shape compressed_shape(matrix_shape logical,
                                                  double sparsity = default_sparsity) {
-    return {ceil_div(logical.rows, T) * ceil_div(tile_columns_kept(logical.cols, sparsity), M) * N,
+    return {detail::checked_mul(ceil_div(logical.rows, T),
+                                ceil_div(tile_columns_kept(logical.cols, sparsity), M) * N,
+                                "stco::tile_vector::compressed_shape"),
             index_t{T}};
   }
 
@@ -152,10 +171,24 @@ struct tile_vector {
                  });
   }
 
+  /// The pattern of w's nonzeros. A tile keeps its nonzero columns plus whatever all-zero columns
+  /// make its groups fit N:M (detail/tile_grouping.hpp); pattern_error only if no choice does.
   template <class V>
   static std::shared_ptr<const entity> infer(matrix_view<const V> w) {
     const matrix_shape s = w.shape();
-    auto cols = detail::nonzero_tile_columns<T>(w);
+    std::vector<std::vector<index_t>> cols(static_cast<std::size_t>(ceil_div(s.rows, T)));
+    for (index_t t = 0; t < static_cast<index_t>(cols.size()); ++t) {
+      const index_t r0 = t * T, h = std::min<index_t>(T, s.rows - r0);
+      auto g = detail::group_tile_columns<N, M>(
+          h, s.cols, [&](index_t r, index_t c) { return is_nonzero(w(r0 + r, c)); });
+      if (!g.ok)
+        throw pattern_error(detail::message(
+            "stco::encode<", name(), ">: tile ", t, " (rows ", r0, "..", r0 + h - 1,
+            "): no choice of kept columns fits ", N, ":", M, "; no grouping gets past column ",
+            g.stuck_column, " (a group starting there holds more than ", N, " nonzeros of row ",
+            r0 + g.row, ", or too few all-zero columns are left to end it sooner)"));
+      cols[t] = std::move(g.columns);
+    }
     return build(s, std::move(cols),
                  [&](index_t t, index_t r, const std::vector<index_t>& tc, index_t g, int real) {
                    detail::group_offsets<N, M> o{};

@@ -85,7 +85,7 @@ class tile_wise_entity final : public index_entity {
   using layout_type = tile_wise<T>;
 
   tile_wise_entity(matrix_shape logical, detail::tile_columns tc)
-      : index_entity(logical), tc_(std::move(tc)) {
+      : index_entity(logical, layout_type::name()), tc_(std::move(tc)) {
     check();
   }
   /// From plain vectors (as loaded from outside): tile pointers (tiles + 1) and column lists.
@@ -114,6 +114,8 @@ class tile_wise_entity final : public index_entity {
       throw index_error(detail::message(layout_type::name(), ": negative shape ", s));
     detail::check_segmented(layout_type::name(), "tile", "column", tc_.ptr, tc_.cols, tiles(),
                             s.cols);
+    detail::checked_mul<index_error>(tc_.cols.size(), T,
+                                     (layout_type::name() + ": stored values").c_str());
     index_t kept = 0;
     for (index_t t = 0; t < tiles(); ++t)
       kept += std::min<index_t>(T, s.rows - t * T) * tc_.count(t);
@@ -139,7 +141,9 @@ struct tile_wise {
 
   static constexpr matrix_shape compressed_shape(matrix_shape logical,
                                                  double sparsity = default_sparsity) {
-    return {ceil_div(logical.rows, T) * kept_count(logical.cols, sparsity), index_t{T}};
+    return {detail::checked_mul(ceil_div(logical.rows, T), kept_count(logical.cols, sparsity),
+                                "stco::tile_wise::compressed_shape"),
+            index_t{T}};
   }
 
   static std::shared_ptr<const entity> select(matrix_view<const double> scores, double sparsity) {

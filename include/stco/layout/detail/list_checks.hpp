@@ -2,6 +2,7 @@
 // pointer array over sorted index segments (block rows, tiles, CSR rows).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "stco/core/error.hpp"
@@ -15,9 +16,12 @@ namespace stco::detail {
 inline void check_segmented(const std::string& who, const char* seg, const char* item,
                             const index_list& ptr, const index_list& idx, index_t nseg,
                             index_t bound) {
-  if (ptr.size() != nseg + 1)
+  // Compared as ptr.size() - 1 == nseg: nseg + 1 overflows when nseg comes from a hostile shape.
+  // The loops below then run over the given array only.
+  if (ptr.size() == 0 || ptr.size() - 1 != nseg)
     throw index_error(message(who, ": pointer array has ", ptr.size(), " entries, expected ",
-                              nseg + 1, " (", nseg, " ", seg, "s + 1)"));
+                              static_cast<std::uint64_t>(nseg) + 1, " (", nseg, " ", seg,
+                              "s + 1)"));
   if (ptr[0] != 0) throw index_error(message(who, ": pointer array starts at ", ptr[0], ", not 0"));
   for (index_t s = 0; s < nseg; ++s)
     if (ptr[s + 1] < ptr[s])
