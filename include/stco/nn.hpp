@@ -1,6 +1,6 @@
 // stco/nn.hpp — module header: layers (Conv2d, Linear, ReLU, MaxPool2d, AvgPool2d, BatchNorm2d,
-// Flatten), softmax cross-entropy, the Sequential container, pruning schedules, model save/load
-// and the IDX (MNIST-format) reader, on the host backend (stco::nn::cpu). The CUDA backend
+// Flatten), softmax cross-entropy, the Sequential container, pruning schedules and model
+// save/load, on the host backend (stco::nn::cpu). The CUDA backend
 // (stco::nn::cuda_device) is stco/nn/cuda.cuh, for .cu translation units.
 #pragma once
 
@@ -11,7 +11,6 @@
 #include "stco/nn/conv2d.hpp"
 #include "stco/nn/cross_entropy.hpp"
 #include "stco/nn/flatten.hpp"
-#include "stco/nn/idx.hpp"
 #include "stco/nn/linear.hpp"
 #include "stco/nn/max_pool2d.hpp"
 #include "stco/nn/pruning.hpp"

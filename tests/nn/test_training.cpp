@@ -171,3 +171,64 @@ TEST_CASE("bad schedules and mask updates are refused") {
   nn::Linear<float> dense_fc(4, 4);
   CHECK_THROWS_AS(dense_fc.prune(0.5, opt), stco::argument_error);
 }
+
+namespace {
+
+/// The dense weight of layer i of m (a Linear or Conv2d with layout L).
+template <class Layer>
+stco::tensor<float, 2> weight_of(const nn::Sequential<float>& m, std::size_t i) {
+  const auto* l = dynamic_cast<const Layer*>(&m[i]);
+  REQUIRE(l != nullptr);
+  return l->weight_dense();
+}
+
+bool same(const stco::tensor<float, 2>& a, const stco::tensor<float, 2>& b) {
+  return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+/// Three same-shape Linear layers (and a Conv2d) without seeds, under model seed s.
+nn::Sequential<float> same_shape_net(std::uint64_t s) {
+  nn::Sequential<float> m(s);
+  m.add<nn::Linear<float>>(16, 16);
+  m.add<nn::ReLU<float>>();
+  m.add<nn::Linear<float, stco::nm<2, 4>>>(16, 16);
+  m.add<nn::Linear<float>>(16, 16, true, 77);  // an explicit seed is kept
+  m.add<nn::Linear<float>>(16, 16);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("each layer of a net starts from its own seed, derived from the model seed") {
+  using dense_fc = nn::Linear<float>;
+  auto a = same_shape_net(5);
+  const auto w0 = weight_of<dense_fc>(a, 0), w4 = weight_of<dense_fc>(a, 4);
+  const auto w2 = weight_of<nn::Linear<float, stco::nm<2, 4>>>(a, 2);
+  CHECK_FALSE(same(w0, w4));  // same shape, distinct streams
+  CHECK_FALSE(same(w0, w2));
+  std::size_t equal_values = 0;  // not a shifted copy either: nearly every value differs
+  for (index_t i = 0; i < w0.size(); ++i) equal_values += w0[i] == w4[i];
+  CHECK(equal_values < 4);
+  // The derived seed is the documented one: layer_seed(model seed, layer index).
+  nn::Linear<float> alone(16, 16, true, nn::layer_seed(5, 4));
+  CHECK(same(alone.weight_dense(), w4));
+  // The explicit seed is kept, whatever the model seed.
+  nn::Linear<float> seeded(16, 16, true, 77);
+  CHECK(same(weight_of<dense_fc>(a, 3), seeded.weight_dense()));
+  CHECK(same(weight_of<dense_fc>(same_shape_net(6), 3), seeded.weight_dense()));
+  // The same model seed rebuilds the same net, bit for bit (biases included); another differs.
+  auto b = same_shape_net(5);
+  CHECK(a.to_archive().serialize() == b.to_archive().serialize());
+  auto c = same_shape_net(6);
+  CHECK_FALSE(same(weight_of<dense_fc>(c, 0), w0));
+  CHECK(nn::Sequential<float>().seed() == nn::default_model_seed);
+  CHECK(c.seed() == 6);
+  // A layer whose weights were set before it was added keeps them.
+  auto fc = std::make_unique<nn::Linear<float>>(16, 16);
+  stco::tensor<float, 2> w(stco::dextents<2>(16, 16));
+  for (index_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(i) * 0.01f;
+  fc->set_weight(w);
+  nn::Sequential<float> d(9);
+  d.add(std::move(fc));
+  CHECK(same(weight_of<dense_fc>(d, 0), w));
+}

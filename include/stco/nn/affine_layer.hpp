@@ -18,6 +18,7 @@
 #include "stco/layouts.hpp"
 #include "stco/nn/layer.hpp"
 #include "stco/nn/prunable.hpp"
+#include "stco/nn/seed.hpp"
 
 namespace stco::nn {
 
@@ -66,6 +67,7 @@ class affine_layer : public layer<T, B>, public basic_prunable<typename B::optim
     if (w.extent(0) != rows_ || w.extent(1) != cols_)
       throw shape_error(stco::detail::message("stco::nn::", kind_, "::set_weight: ", w.shape(),
                                               " for a weight of [", rows_, ", ", cols_, "]"));
+    reseedable_ = false;
     if (ws_)
       *ws_ = gather_weight(B{}, w, *ws_);
     else
@@ -74,7 +76,11 @@ class affine_layer : public layer<T, B>, public basic_prunable<typename B::optim
 
   // --- layer ---
   bool fuse_relu() override { return relu_ = true; }
+  void take_model_seed(std::uint64_t seed) override {
+    if (reseedable_) initialize(seed);
+  }
   void step(optimizer_type& opt) override {
+    reseedable_ = false;
     std::visit(
         [&](auto& o) {
           if (ws_) {
@@ -174,6 +180,7 @@ class affine_layer : public layer<T, B>, public basic_prunable<typename B::optim
       throw argument_error(
           stco::detail::message("stco::nn::", kind_, "::prune: the layer's layout is dense"));
     } else {
+      reseedable_ = false;
       if (ws_) return update_mask(mask_rule{}, s, opt);
       auto dense_values = decode_weight(B{}, *wd_);
       sparse_weight W =
@@ -228,23 +235,21 @@ class affine_layer : public layer<T, B>, public basic_prunable<typename B::optim
   }
 
  protected:
+  /// Without `seed`, the initial weights come from layer_seed(default_model_seed, 0) and are
+  /// redrawn from the layer's own seed when a Sequential adds the layer (take_model_seed).
   affine_layer(const char* kind, index_t rows, index_t cols, index_t fan_in, bool bias,
-               std::uint64_t seed)
-      : kind_(kind), rows_(rows), cols_(cols), has_bias_(bias), db_(dextents<1>(bias ? rows : 0)) {
+               std::optional<std::uint64_t> seed)
+      : kind_(kind),
+        rows_(rows),
+        cols_(cols),
+        has_bias_(bias),
+        db_(dextents<1>(bias ? rows : 0)),
+        fan_in_(fan_in),
+        reseedable_(!seed) {
     if (rows < 1 || cols < 1)
       throw argument_error(stco::detail::message("stco::nn::", kind, ": weight [", rows, ", ", cols,
                                                  "] must not be empty"));
-    // PyTorch's default: U(−1/√fan_in, 1/√fan_in) for the weight and the bias.
-    std::mt19937_64 g(seed);
-    std::uniform_real_distribution<double> u(-1.0, 1.0);
-    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-    stco::tensor<T, 2> w(dextents<2>(rows, cols));
-    stco::tensor<T, 1> b(dextents<1>(bias ? rows : 0));
-    for (auto& x : w) x = static_cast<T>(bound * u(g));
-    for (auto& x : b) x = static_cast<T>(bound * u(g));
-    b_ = upload(B{}, std::move(b));
-    wd_.emplace(
-        upload(B{}, stco::gather<T>(w.view(), std::make_shared<const dense_entity>(w.shape()))));
+    initialize(seed ? *seed : layer_seed(default_model_seed, 0));
   }
 
   /// Calls f with the active weight (dense phase or layout).
@@ -285,7 +290,21 @@ class affine_layer : public layer<T, B>, public basic_prunable<typename B::optim
   void ensure_dense_grad() {
     if (!dwd_ || dwd_->entity_ptr() != wd_->entity_ptr()) dwd_.emplace(zeros_like(B{}, *wd_));
   }
+  /// PyTorch's default: U(−1/√fan_in, 1/√fan_in) for the weight and the bias, drawn from `seed`.
+  void initialize(std::uint64_t seed) {
+    std::mt19937_64 g(seed);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in_));
+    stco::tensor<T, 2> w(dextents<2>(rows_, cols_));
+    stco::tensor<T, 1> b(dextents<1>(has_bias_ ? rows_ : 0));
+    for (auto& x : w) x = static_cast<T>(bound * u(g));
+    for (auto& x : b) x = static_cast<T>(bound * u(g));
+    b_ = upload(B{}, std::move(b));
+    wd_.emplace(
+        upload(B{}, stco::gather<T>(w.view(), std::make_shared<const dense_entity>(w.shape()))));
+  }
   void after_load(const std::shared_ptr<vector_type>& b) {
+    reseedable_ = false;
     if (b) b_ = std::move(*b);
     set_zero(B{}, db_);
     dense_grad_valid_ = false;
@@ -294,6 +313,8 @@ class affine_layer : public layer<T, B>, public basic_prunable<typename B::optim
   std::optional<dense_weight> wd_, dwd_;
   std::optional<sparse_weight> ws_, dws_;
   matrix2 shadow_;  // sr_ste: the dense weights, pruned ones kept decaying
+  index_t fan_in_;
+  bool reseedable_;  // built without a seed and unchanged since: a model seed may redraw it
 };
 
 }  // namespace stco::nn

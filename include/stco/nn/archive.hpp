@@ -24,18 +24,28 @@
 //
 // Nothing may follow the last record. Reading checks, in order: the magic and version, the header
 // CRC, every length against the bytes left (a truncated file is reported where it ends), each
-// record's CRC, then — when a model takes a record — its layout name, shape, value type and count,
-// and the rebuilt entity through the layout's validate. Each error is a stco::error naming the
-// file, the record and its byte offset.
+// record's CRC, that every value is finite, that no two records share a name, then — when a model
+// takes a record — its layout name, shape, value type and count, and the rebuilt entity through
+// the layout's validate. Each error is a stco::error naming the file, the record and its byte
+// offset; record names are printed escaped (a byte outside printable ASCII as \xNN).
+//
+// Non-finite values: refused everywhere. A model file holds only finite values (no NaN, no ±Inf):
+// saving a model whose weights or statistics went non-finite throws argument_error naming the
+// record (and no file is written: the bytes go to a temporary file renamed into place only when
+// complete), and reading a file that holds one throws format_error naming the record.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "stco/core/error.hpp"
@@ -71,6 +81,48 @@ inline const char* value_name(std::uint8_t code) {
 namespace detail {
 static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float and double expected");
 
+/// `s` for a message: printable ASCII as it is, a backslash doubled, any other byte as \xNN (so a
+/// corrupt name with NUL or control bytes neither cuts the message short nor garbles a terminal).
+inline std::string escaped(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (u >= 0x20 && u < 0x7F) {
+      out += c;
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02X", static_cast<unsigned>(u));
+      out += hex;
+    }
+  }
+  return out;
+}
+
+/// n · size as decimal text, or "more than 2^64 - 1" where the product overflows (a corrupt count
+/// must not print a wrapped-around byte count).
+inline std::string byte_count_text(std::uint64_t n, std::uint64_t size) {
+  if (size != 0 && n > std::numeric_limits<std::uint64_t>::max() / size)
+    return "more than 18446744073709551615";
+  return std::to_string(n * size);
+}
+
+/// The position of the first non-finite value among the record's little-endian value bytes, or
+/// -1 if all are finite. Decodes by bit pattern (exponent all ones), independent of byte order.
+inline std::int64_t first_non_finite(const std::vector<unsigned char>& values, std::uint8_t code) {
+  const std::size_t w = code == 1 ? 4 : 8;
+  for (std::size_t i = 0; i + w <= values.size(); i += w) {
+    std::uint64_t bits = 0;
+    for (std::size_t k = 0; k < w; ++k)
+      bits |= static_cast<std::uint64_t>(values[i + k]) << (8 * k);
+    const bool bad = w == 4 ? ((bits >> 23) & 0xFFu) == 0xFFu : ((bits >> 52) & 0x7FFu) == 0x7FFu;
+    if (bad) return static_cast<std::int64_t>(i / w);
+  }
+  return -1;
+}
+
 inline bool little_endian() {
   const std::uint16_t one = 1;
   unsigned char b;
@@ -104,10 +156,10 @@ class byte_writer {
 /// Reads little-endian fields with bounds checks; errors name the source, record and offset.
 class byte_reader {
  public:
-  byte_reader(const std::vector<unsigned char>& b, std::string source)
-      : b_(b), source_(std::move(source)) {}
+  byte_reader(const unsigned char* b, std::size_t n, std::string source)
+      : b_(b), n_(n), source_(std::move(source)) {}
   std::size_t pos() const { return pos_; }
-  std::size_t left() const { return b_.size() - pos_; }
+  std::size_t left() const { return n_ - pos_; }
   void set_context(std::string c) { context_ = std::move(c); }
 
   [[noreturn]] void fail(const std::string& why, std::size_t at) const {
@@ -132,21 +184,21 @@ class byte_reader {
   std::string get_string(const char* what) {
     const auto n = get<std::uint16_t>(what);
     need(n, what);
-    std::string s(reinterpret_cast<const char*>(b_.data() + pos_), n);
+    std::string s(reinterpret_cast<const char*>(b_ + pos_), n);
     pos_ += n;
     return s;
   }
   std::vector<unsigned char> get_bytes(std::uint64_t n, const char* what) {
     need(n, what);
-    std::vector<unsigned char> v(b_.begin() + static_cast<std::ptrdiff_t>(pos_),
-                                 b_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
+    std::vector<unsigned char> v(b_ + pos_, b_ + pos_ + n);
     pos_ += static_cast<std::size_t>(n);
     return v;
   }
-  const unsigned char* at(std::size_t p) const { return b_.data() + p; }
+  const unsigned char* at(std::size_t p) const { return b_ + p; }
 
  private:
-  const std::vector<unsigned char>& b_;
+  const unsigned char* b_;
+  std::size_t n_;
   std::string source_;
   std::string context_;
   std::size_t pos_ = 0;
@@ -166,10 +218,10 @@ class archive {
 
   const std::string& source() const noexcept { return source_; }
   const std::vector<record>& records() const noexcept { return records_; }
+  /// The record named `name`, or null (constant time: a file of many records stays linear).
   const record* find(const std::string& name) const {
-    for (const auto& r : records_)
-      if (r.name == name) return &r;
-    return nullptr;
+    const auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : &records_[it->second];
   }
 
   /// Adds a sparse weight (values and index entity).
@@ -271,8 +323,13 @@ class archive {
 
   /// Parses a file's bytes (format_error naming `source` and the offset on any defect).
   static archive parse(const std::vector<unsigned char>& bytes, std::string source) {
+    return parse(bytes.data(), bytes.size(), std::move(source));
+  }
+  /// Parses `size` bytes at `data` (an in-memory file; `source` names it in errors).
+  static archive parse(const unsigned char* data, std::size_t size, std::string source) {
+    if (!data && size) throw argument_error("stco::nn::archive::parse: null data");
     archive a(source);
-    detail::byte_reader in(bytes, source);
+    detail::byte_reader in(data, size, source);
     in.need(24, "the header");
     if (std::memcmp(in.at(0), detail::file_magic, 8) != 0)
       in.fail("not an stco model file (bad magic; expected \"STCOMODL\")", 0);
@@ -294,7 +351,7 @@ class archive {
         in.fail("bad record magic (expected \"TREC\")", in.pos());
       in.get<std::uint32_t>("record magic");
       r.name = in.get_string("the record name");
-      in.set_context(stco::detail::message(", record ", i, " ('", r.name, "')"));
+      in.set_context(stco::detail::message(", record ", i, " ('", detail::escaped(r.name), "')"));
       r.layout = in.get_string("the layout name");
       r.value_code = in.get<std::uint8_t>("the value type");
       if (r.value_code != 1 && r.value_code != 2)
@@ -313,7 +370,8 @@ class archive {
         const auto n = in.get<std::uint64_t>("an index count");
         if (n > in.left() / width)
           in.fail(stco::detail::message("truncated: index array ", k, " of ", n, " entries needs ",
-                                        n * width, " bytes, the file has ", in.left(), " left"),
+                                        detail::byte_count_text(n, width), " bytes, the file has ",
+                                        in.left(), " left"),
                   in.pos());
         std::vector<std::uint64_t> v(static_cast<std::size_t>(n));
         for (auto& x : v)
@@ -323,15 +381,21 @@ class archive {
       const auto nvals = in.get<std::uint64_t>("the value count");
       const std::uint64_t vb = r.value_code == 1 ? 4 : 8;
       if (nvals > in.left() / vb)
-        in.fail(stco::detail::message("truncated: ", nvals, " values need ", nvals * vb,
-                                      " bytes, the file has ", in.left(), " left"),
+        in.fail(stco::detail::message("truncated: ", nvals, " values need ",
+                                      detail::byte_count_text(nvals, vb), " bytes, the file has ",
+                                      in.left(), " left"),
                 in.pos());
       r.values = in.get_bytes(nvals * vb, "the values");
       const std::size_t end = in.pos();
       const auto crc = in.get<std::uint32_t>("the record checksum");
       if (crc != crc32(0, in.at(static_cast<std::size_t>(r.offset)), end - r.offset))
         in.fail("checksum mismatch (the record is corrupt)", end);
-      if (a.find(r.name)) in.fail("duplicate record name", static_cast<std::size_t>(r.offset));
+      if (const auto bad = detail::first_non_finite(r.values, r.value_code); bad >= 0)
+        in.fail(stco::detail::message("value ", bad, " is not finite (model files hold finite ",
+                                      "values only)"),
+                static_cast<std::size_t>(r.offset));
+      if (!a.by_name_.emplace(r.name, a.records_.size()).second)
+        in.fail("duplicate record name", static_cast<std::size_t>(r.offset));
       a.records_.push_back(std::move(r));
     }
     in.set_context("");
@@ -341,14 +405,27 @@ class archive {
     return a;
   }
 
-  /// Writes the archive to `path` (format_error if the file cannot be written).
+  /// Writes the archive to `path` (format_error if the file cannot be written). The bytes go to
+  /// `path`.tmp, renamed onto `path` once complete: a failed save leaves no half-written file.
   void write_file(const std::string& path) const {
     const auto bytes = serialize();
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    if (!f) throw format_error(stco::detail::message("stco::nn::save: cannot open '", path, "'"));
-    f.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-    if (!f) throw format_error(stco::detail::message("stco::nn::save: cannot write '", path, "'"));
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+      if (!f) throw format_error(stco::detail::message("stco::nn::save: cannot open '", tmp, "'"));
+      f.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+      f.close();
+      if (!f) {
+        std::remove(tmp.c_str());
+        throw format_error(stco::detail::message("stco::nn::save: cannot write '", tmp, "'"));
+      }
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      std::remove(tmp.c_str());
+      throw format_error(
+          stco::detail::message("stco::nn::save: cannot rename '", tmp, "' to '", path, "'"));
+    }
   }
   /// Reads and parses `path`.
   static archive read_file(const std::string& path) {
@@ -359,25 +436,36 @@ class archive {
     return parse(bytes, path);
   }
 
-  /// Adds a record as it is (the typed put() builds them); argument_error for a duplicate name.
+  /// Adds a record as it is (the typed put() builds them); argument_error for a duplicate name,
+  /// an unknown value type, or a non-finite value (named by record and position).
   void add(record r) {
-    if (find(r.name))
-      throw argument_error(
-          stco::detail::message("stco::nn::save: two tensors named '", r.name, "'"));
+    if (r.value_code != 1 && r.value_code != 2)
+      throw argument_error(stco::detail::message("stco::nn::save: tensor '",
+                                                 detail::escaped(r.name), "': value type code ",
+                                                 int(r.value_code), " (1 float32, 2 float64)"));
+    if (const auto bad = detail::first_non_finite(r.values, r.value_code); bad >= 0)
+      throw argument_error(stco::detail::message(
+          "stco::nn::save: tensor '", detail::escaped(r.name), "': value ", bad,
+          " is not finite (model files hold finite values only; the model diverged?)"));
+    if (!by_name_.emplace(r.name, records_.size()).second)
+      throw argument_error(stco::detail::message("stco::nn::save: two tensors named '",
+                                                 detail::escaped(r.name), "'"));
     records_.push_back(std::move(r));
   }
 
   /// Throws format_error naming this archive's source, record r and its offset.
   [[noreturn]] void fail(const record& r, const std::string& why) const {
-    throw format_error(stco::detail::message("stco::nn::load: '", source_, "', record '", r.name,
-                                             "' at offset ", r.offset, ": ", why));
+    throw format_error(stco::detail::message("stco::nn::load: '", source_, "', record '",
+                                             detail::escaped(r.name), "' at offset ", r.offset,
+                                             ": ", why));
   }
 
  private:
   const record& take(const std::string& name) const {
     const record* r = find(name);
     if (!r)
-      throw format_error(stco::detail::message("stco::nn::load: '", source_, "': no record '", name,
+      throw format_error(stco::detail::message("stco::nn::load: '", source_, "': no record '",
+                                               detail::escaped(name),
                                                "' (the file holds another model)"));
     return *r;
   }
@@ -426,6 +514,7 @@ class archive {
 
   std::string source_;
   std::vector<record> records_;
+  std::unordered_map<std::string, std::size_t> by_name_;  // index into records_
 };
 
 }  // namespace stco::nn

@@ -143,9 +143,9 @@ class BatchNorm2d : public layer<T, B> {
     auto hv = a.get_vector<T>(prefix + "running_var", C_);
     for (index_t c = 0; c < C_; ++c)
       if (!(hv[c] >= T(0)))
-        a.fail(*a.find(prefix + "running_var"),
-               stco::detail::message("running variance ", hv[c], " of channel ", c,
-                                     " is negative or NaN"));
+        a.fail(
+            *a.find(prefix + "running_var"),
+            stco::detail::message("running variance ", hv[c], " of channel ", c, " is negative"));
     auto g = std::make_shared<vector_type>(upload(B{}, a.get_vector<T>(prefix + "gamma", C_)));
     auto b = std::make_shared<vector_type>(upload(B{}, a.get_vector<T>(prefix + "beta", C_)));
     auto m =

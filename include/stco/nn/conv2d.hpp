@@ -5,6 +5,8 @@
 //     stco::nn::Conv2d<float, stco::nm<2, 4>> conv(32, 64, stco::conv{}.kernel(3).pad(1));
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "stco/nn/affine_layer.hpp"
@@ -21,9 +23,11 @@ class Conv2d : public affine_layer<T, L, B> {
  public:
   using typename base::tensor4;
 
-  /// `p` must give the kernel size. Weights and bias are drawn from U(±1/√fan_in) with `seed`.
+  /// `p` must give the kernel size. Weights and bias are drawn from U(±1/√fan_in) with `seed`;
+  /// without one, from the seed a Sequential derives for the layer from its model seed
+  /// (stco/nn/seed.hpp).
   Conv2d(index_t in_channels, index_t out_channels, const conv& p, bool bias = true,
-         std::uint64_t seed = 1)
+         std::optional<std::uint64_t> seed = std::nullopt)
       : base("Conv2d", out_channels, checked_k(in_channels, out_channels, p),
              checked_k(in_channels, out_channels, p), bias, seed),
         in_c_(in_channels),

@@ -1,5 +1,5 @@
-// stco/nn/crc32.hpp — CRC-32 (IEEE 802.3, the polynomial of gzip, zip and PNG), used by the model
-// file format and the gzip reader.
+// stco/nn/crc32.hpp — CRC-32 (IEEE 802.3, the polynomial of gzip, zip and PNG), the checksum of
+// the model file format.
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-// stco/nn/format_error.hpp — the error a malformed file raises (model file, IDX, gzip).
+// stco/nn/format_error.hpp — the error a malformed model file raises.
 #pragma once
 
 #include "stco/core/error.hpp"

@@ -14,6 +14,7 @@
 #include "stco/nn/archive.hpp"
 #include "stco/nn/backend.hpp"
 #include "stco/nn/optimizer.hpp"
+#include "stco/nn/seed.hpp"
 
 namespace stco::nn {
 
@@ -86,6 +87,10 @@ class layer {
   bool training() const noexcept { return training_; }
   /// Absorbs a ReLU that follows into this layer's kernels; true if it did.
   virtual bool fuse_relu() { return false; }
+  /// Sequential::add passes the layer's seed derived from the model seed (stco/nn/seed.hpp). A
+  /// layer with random initial weights redraws them from it, unless it was built with an explicit
+  /// seed or its weights changed since construction.
+  virtual void take_model_seed(std::uint64_t seed) { (void)seed; }
 
   /// Appends this layer's parameters, named prefix + role.
   virtual void parameters(std::vector<parameter_info>&, const std::string& prefix) const {

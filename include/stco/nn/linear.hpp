@@ -5,6 +5,8 @@
 //     stco::nn::Linear<float, stco::tile_wise<32>> fc(3136, 128);
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "stco/nn/affine_layer.hpp"
@@ -25,7 +27,10 @@ class Linear : public affine_layer<T, L, B> {
   using typename base::tensor4;
   using matrix_type = typename B::template tensor<T, 2>;
 
-  Linear(index_t in_features, index_t out_features, bool bias = true, std::uint64_t seed = 1)
+  /// Weights and bias drawn from U(±1/√in_features) with `seed`; without one, from the seed a
+  /// Sequential derives for the layer from its model seed (stco/nn/seed.hpp).
+  Linear(index_t in_features, index_t out_features, bool bias = true,
+         std::optional<std::uint64_t> seed = std::nullopt)
       : base("Linear", out_features, in_features, in_features, bias, seed) {}
 
   index_t in_features() const noexcept { return this->cols_; }

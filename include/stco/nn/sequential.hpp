@@ -1,7 +1,7 @@
 // stco/nn/sequential.hpp — layers run in order: forward, backward, step, modes, parameters,
 // save and load.
 //
-//     stco::nn::Sequential<float> net;
+//     stco::nn::Sequential<float> net(/*seed=*/42);
 //     net.add<stco::nn::Conv2d<float, stco::nm<2, 4>>>(1, 32, stco::conv{}.kernel(3).pad(1));
 //     net.add<stco::nn::ReLU<float>>();          // fused into the convolution's kernel
 //     ...
@@ -9,6 +9,10 @@
 //     auto l = stco::nn::softmax_cross_entropy(logits, labels);
 //     net.backward(l.dlogits);
 //     net.step(opt);
+//
+// Seeding: the net holds a model seed; add() gives layer i the seed layer_seed(seed, i)
+// (splitmix64, stco/nn/seed.hpp), so same-shape layers start different and the same model seed
+// rebuilds the same initial net. A layer built with an explicit seed keeps its own weights.
 #pragma once
 
 #include <memory>
@@ -22,6 +26,7 @@
 #include "stco/nn/layer.hpp"
 #include "stco/nn/prunable.hpp"
 #include "stco/nn/relu.hpp"
+#include "stco/nn/seed.hpp"
 
 namespace stco::nn {
 
@@ -33,7 +38,8 @@ class Sequential {
   using optimizer_type = typename B::optimizer;
   using prunable_type = basic_prunable<optimizer_type>;
 
-  Sequential() = default;
+  /// An empty net whose layers draw their initial weights from `seed` (see above).
+  explicit Sequential(std::uint64_t seed = default_model_seed) : seed_(seed) {}
   Sequential(Sequential&&) = default;
   Sequential& operator=(Sequential&&) = default;
 
@@ -50,6 +56,7 @@ class Sequential {
   }
   layer_type& add(std::unique_ptr<layer_type> l) {
     if (!l) throw argument_error("stco::nn::Sequential::add: null layer");
+    l->take_model_seed(layer_seed(seed_, layers_.size()));
     if (auto* r = dynamic_cast<ReLU<T, B>*>(l.get()); r && !layers_.empty())
       if (layers_.back()->fuse_relu()) r->set_fused(true);
     l->train(training_);
@@ -58,6 +65,8 @@ class Sequential {
   }
 
   std::size_t size() const noexcept { return layers_.size(); }
+  /// The model seed the layers' initial weights derive from.
+  std::uint64_t seed() const noexcept { return seed_; }
   layer_type& operator[](std::size_t i) { return *layers_.at(i); }
   const layer_type& operator[](std::size_t i) const { return *layers_.at(i); }
 
@@ -153,10 +162,17 @@ class Sequential {
   void load(const std::string& path, optimizer_type* opt = nullptr) {
     load(archive::read_file(path), opt);
   }
+  /// Loads from a model file held in memory (`size` bytes at `data`; `source` names it in
+  /// errors). As load(): any defect throws format_error and leaves the model unchanged.
+  void load_bytes(const unsigned char* data, std::size_t size, optimizer_type* opt = nullptr,
+                  const std::string& source = "<memory>") {
+    load(archive::parse(data, size, source), opt);
+  }
 
  private:
   std::vector<std::unique_ptr<layer_type>> layers_;
   bool training_ = true;
+  std::uint64_t seed_ = default_model_seed;
 };
 
 }  // namespace stco::nn

@@ -1,0 +1,50 @@
+# Runs train_fashion_mnist (EXE) with good and bad command lines and checks the exit status and
+# where the message goes. CASE: help or bad_options. Usage: cmake -DEXE=... -DCASE=... -P this.
+
+# expect(<status> <stream regex on stdout> <regex on stderr> args...)
+function(expect status out_regex err_regex)
+  execute_process(COMMAND ${EXE} --data /nonexistent-data-dir ${ARGN} RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 60)
+  if(NOT rc STREQUAL "${status}")
+    message(FATAL_ERROR "'${ARGN}': exit status ${rc}, expected ${status}\nstdout: ${out}\nstderr: ${err}")
+  endif()
+  if(NOT out MATCHES "${out_regex}")
+    message(FATAL_ERROR "'${ARGN}': stdout does not match '${out_regex}':\n${out}")
+  endif()
+  if(NOT err MATCHES "${err_regex}")
+    message(FATAL_ERROR "'${ARGN}': stderr does not match '${err_regex}':\n${err}")
+  endif()
+endfunction()
+
+if(CASE STREQUAL "help")
+  expect(0 "usage: train_fashion_mnist.*--full.*--epochs N" "^$" --help)
+  expect(0 "usage: train_fashion_mnist" "^$" -h)
+  expect(0 "usage: train_fashion_mnist" "^$" --epochs 2 --help)
+elseif(CASE STREQUAL "bad_options")
+  # Float-to-int casts these once were (undefined behaviour), junk, trailing text, out of range.
+  expect(2 "^$" "--epochs: '1e10' is not a whole number \\(allowed: 1 to 1000\\)" --epochs 1e10)
+  expect(2 "^$" "--epochs: 1001 is out of range \\(allowed: 1 to 1000\\)" --epochs 1001)
+  expect(2 "^$" "--epochs: 0 is out of range" --epochs 0)
+  expect(2 "^$" "--epochs: '-1' is not a whole number" --epochs -1)
+  expect(2 "^$" "--epochs: '3x' is not a whole number" --epochs 3x)
+  expect(2 "^$" "--limit: '1e30' is not a whole number \\(allowed: 1 to 1000000000\\)" --limit 1e30)
+  expect(2 "^$" "--limit: 99999999999999999999 is out of range" --limit 99999999999999999999)
+  expect(2 "^$" "--batch: 2147483648 is out of range \\(allowed: 1 to 4096\\)" --batch 2147483648)
+  expect(2 "^$" "--threads: '3e9' is not a whole number \\(allowed: 1 to 1024\\)" --threads 3e9)
+  expect(2 "^$" "--seed: '1e30' is not a whole number \\(allowed: 0 to 18446744073709551615\\)"
+         --seed 1e30)
+  expect(2 "^$" "--seed: 18446744073709551616 is out of range" --seed 18446744073709551616)
+  expect(2 "^$" "--seed: ' 7' is not a whole number" --seed " 7")
+  expect(2 "^$" "--lr: 'nan' is not a number" --lr nan)
+  expect(2 "^$" "--lr: 0 is out of range" --lr 0)
+  expect(2 "^$" "--warmup: 'inf' is not a number" --warmup inf)
+  expect(2 "^$" "--epochs needs a value" --epochs)
+  expect(2 "^$" "unknown option --bogus" --bogus)
+  expect(2 "^$" "--layouts: unknown run 'csr'" --layouts dense,csr)
+  expect(2 "^$" "--device: unknown device 'tpu'" --device tpu)
+  # Good options get past the parser: the run stops at the missing data (status 1), not 2.
+  expect(1 "^$" "missing '/nonexistent-data-dir/train-images-idx3-ubyte'" --epochs 2 --limit 100
+         --batch 32 --threads 1 --seed 18446744073709551615 --lr 0.01 --warmup 0.5 --full)
+else()
+  message(FATAL_ERROR "check_cli.cmake: unknown CASE '${CASE}'")
+endif()
