@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 #include <type_traits>
 
 #include "stco/core/extents.hpp"
@@ -13,6 +15,7 @@ namespace stco {
 /// Owning row-major host tensor with zero-initialised, 64-byte-aligned storage.
 ///
 ///     stco::tensor<float, 2> Y({R, N});             // dynamic extents
+///     stco::tensor<float, 1> b({R});                // or b(R): a vector
 ///     stco::basic_tensor<float, stco::extents<64, 128>> W;  // static extents
 template <class T, class Ext>
 class basic_tensor {
@@ -25,6 +28,13 @@ class basic_tensor {
 
   basic_tensor() : basic_tensor(Ext{}) {}
   explicit basic_tensor(const Ext& e) : ext_(e), buf_(e.size()) {}
+  /// From a braced list of integers: all the extents, or only the dynamic ones. Without it
+  /// `tensor<float, 1> b({R})` is ambiguous ({R} converts to Ext, and through Ext to a tensor for
+  /// the copy and move constructors); a list of mixed integer types still converts to Ext.
+  template <class I, std::size_t N,
+            std::enable_if_t<
+                std::is_integral_v<I> && (N == Ext::rank() || N == Ext::rank_dynamic()), int> = 0>
+  explicit basic_tensor(const I (&e)[N]) : basic_tensor(Ext(to_index_array(e))) {}
   /// Takes ownership of `values`, which must hold exactly e.size() elements.
   basic_tensor(const Ext& e, host_buffer<T> values) : ext_(e), buf_(std::move(values)) {
     if (buf_.size() != ext_.size())
@@ -85,6 +95,13 @@ class basic_tensor {
   }
 
  private:
+  template <class I, std::size_t N>
+  static std::array<index_t, N> to_index_array(const I (&e)[N]) {
+    std::array<index_t, N> a{};
+    for (std::size_t i = 0; i < N; ++i) a[i] = static_cast<index_t>(e[i]);
+    return a;
+  }
+
   Ext ext_;
   host_buffer<T> buf_;
 };

@@ -9,6 +9,12 @@
 // stashed activation input. Without a stash, an expression with an activation re-runs its
 // forward pass once to recover the activation input (that costs one forward; pass the stash of
 // the forward evaluation to avoid it).
+//
+// Operands are recognised by identity, not by value: wrt(W) takes the very sparse_matrix object
+// the expression was built from (a copy, even of equal values and entity, is refused), wrt(X) and
+// wrt(b) a tensor or view whose data pointer AND extents are the operand's (a view of part of X,
+// or of X's memory under another shape, is refused), so the gradient written always has the
+// operand's shape.
 #pragma once
 
 #include <type_traits>
@@ -18,6 +24,12 @@
 
 namespace stco {
 
+/// The gradients of one expression for one dY (made by stco::grad).
+///
+/// Copyable and movable, as a value: a copy is independent of the original. It holds the same
+/// operand pointers, dY pointer and (when given) stash pointer, so those must outlive it, but
+/// activation inputs that the gradient recomputed itself (no stash given) are owned by each copy,
+/// so destroying the original leaves a copy valid.
 template <class E>
 class gradient {
   using F = flatten<E>;
@@ -48,10 +60,10 @@ class gradient {
           throw shape_error(detail::message("stco::grad: the stash holds ", stash->size(),
                                             " activation inputs, the output has ", n,
                                             " (evaluate the expression with it first)"));
-        z_ = stash->data();
+        stash_z_ = stash->data();
       } else {
         auto y = evaluate(e, &own_);
-        z_ = own_.data();
+        owns_z_ = true;
       }
     }
   }
@@ -68,16 +80,18 @@ class gradient {
   void wrt_into(const sparse_matrix<value_type, L>& W, sparse_matrix<value_type, L>& dW) const {
     const Core& core = F::core(e_);
     if (static_cast<const void*>(&W) != static_cast<const void*>(core.w))
-      throw argument_error("stco::grad: wrt(W): W is not the expression's weight");
+      throw argument_error(
+          "stco::grad: wrt(W): W is not the expression's weight (W is identified by address: "
+          "pass the sparse_matrix the expression was built from, not a copy)");
     if (dW.entity_ptr() != W.entity_ptr())
       throw argument_error(
           "stco::grad: wrt_into(W, dW): dW does not share W's index entity (build it with "
           "W.zeros_like())");
     std::vector<compute_type> acc(static_cast<std::size_t>(W.value_count()));
     if constexpr (rank == 2)
-      kernel::cpu::matmul_grad_w(W, core.x, dy_, z_, chain_, acc.data());
+      kernel::cpu::matmul_grad_w(W, core.x, dy_, z(), chain_, acc.data());
     else
-      kernel::cpu::conv2d_grad_w(W, core.x.data(), core.geo, dy_, z_, chain_, acc.data());
+      kernel::cpu::conv2d_grad_w(W, core.x.data(), core.geo, dy_, z(), chain_, acc.data());
     value_type* out = dW.values();
     for (index_t i = 0; i < W.value_count(); ++i)
       out[i] = kernel::cpu::from_compute<value_type>(acc[i]);
@@ -102,54 +116,80 @@ class gradient {
     return out;
   }
 
-  /// dL/dX or dL/db into `out` (same shape as the operand).
+  /// dL/dX or dL/db into `out`, which must have the operand's extents. `t` must be the operand
+  /// itself (or a view of all of it): same data pointer and same extents.
   template <class T, class Ext, class O, class OE>
   void wrt_into(const basic_tensor_view<T, Ext>& t, basic_tensor_view<O, OE> out) const {
     static_assert(
         std::is_same_v<std::remove_const_t<T>, value_type> && std::is_same_v<O, value_type>,
         "stco::grad: wrt(): value types differ from the expression's");
+    static_assert(OE::rank() == Ext::rank(),
+                  "stco::grad: wrt_into(): the output's rank differs from the operand's");
     const Core& core = F::core(e_);
-    if (out.size() != t.size())
-      throw shape_error(detail::message("stco::grad: output of ", out.size(),
-                                        " elements for an operand of ", t.size()));
     if constexpr (Ext::rank() == 1) {
-      const value_type* b = bias_pointer();
-      if (b == nullptr || static_cast<const void*>(t.data()) != b)
+      const operand_ref b = bias_of(e_);
+      if (b.data == nullptr || static_cast<const void*>(t.data()) != b.data)
         throw argument_error("stco::grad: wrt(b): b is not the expression's bias");
+      if (t.extent(0) != b.size)
+        throw argument_error(
+            detail::message("stco::grad: wrt(b): b is not the expression's bias: a view of ",
+                            t.extent(0), " values at its address, the bias has ", b.size));
+      check_out(out, t.extents().array(), "b");
       const auto s = e_.out_shape();
       if constexpr (rank == 2)
-        kernel::cpu::bias_grad(dy_, z_, s[0], s[1], s[1], 1, chain_, out.data());
+        kernel::cpu::bias_grad(dy_, z(), s[0], s[1], s[1], 1, chain_, out.data());
       else
-        kernel::cpu::bias_grad(dy_, z_, s[3], s[0] * s[1] * s[2], 1, s[3], chain_, out.data());
+        kernel::cpu::bias_grad(dy_, z(), s[3], s[0] * s[1] * s[2], 1, s[3], chain_, out.data());
     } else {
       static_assert(Ext::rank() == rank, "stco::grad: wrt(): no operand of this rank");
       if (static_cast<const void*>(t.data()) != static_cast<const void*>(core.x.data()))
         throw argument_error("stco::grad: wrt(X): X is not the expression's input");
+      if (t.extents().array() != core.x.extents().array())
+        throw argument_error(
+            detail::message("stco::grad: wrt(X): X is not the expression's input: a view ",
+                            detail::shape_text(t.extents().array()), " at its address, X is ",
+                            detail::shape_text(core.x.extents().array())));
+      check_out(out, t.extents().array(), "X");
       if constexpr (rank == 2)
-        kernel::cpu::matmul_grad_x(*core.w, dy_, core.x.extent(1), z_, chain_, out.data());
+        kernel::cpu::matmul_grad_x(*core.w, dy_, core.x.extent(1), z(), chain_, out.data());
       else
-        kernel::cpu::conv2d_grad_x(*core.w, core.geo, dy_, z_, chain_, out.data());
+        kernel::cpu::conv2d_grad_x(*core.w, core.geo, dy_, z(), chain_, out.data());
     }
   }
 
  private:
-  const value_type* bias_pointer() const { return bias_of(e_); }
+  struct operand_ref {
+    const value_type* data;
+    index_t size;
+  };
   template <class X>
-  static const value_type* bias_of(const X&) {
-    return nullptr;
+  static operand_ref bias_of(const X&) {
+    return {nullptr, 0};
   }
   template <class Inner, class Op>
-  static const value_type* bias_of(const epilogue_expr<Inner, Op>& x) {
+  static operand_ref bias_of(const epilogue_expr<Inner, Op>& x) {
     if constexpr (Op::is_bias)
-      return x.op.b;
+      return {x.op.b, x.arg_size};
     else
       return bias_of(x.inner);
   }
+  template <class O, class OE, std::size_t R>
+  static void check_out(const basic_tensor_view<O, OE>& out, const std::array<index_t, R>& want,
+                        const char* name) {
+    if (out.extents().array() != want)
+      throw shape_error(detail::message("stco::grad: wrt_into(", name, ", out): out ",
+                                        detail::shape_text(out.extents().array()),
+                                        " does not match ", name, " ", detail::shape_text(want)));
+  }
+  /// The activation inputs: the caller's stash, or this object's own (looked up on each use, so
+  /// that copies and moves read their own buffer, never the original's).
+  const compute_type* z() const noexcept { return owns_z_ ? own_.data() : stash_z_; }
 
   E e_;
   Chain chain_;
   const value_type* dy_;
-  const compute_type* z_ = nullptr;
+  const compute_type* stash_z_ = nullptr;
+  bool owns_z_ = false;
   activation_stash<value_type> own_;
 };
 

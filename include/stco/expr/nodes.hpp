@@ -109,24 +109,32 @@ residual_arg<std::remove_const_t<T>> residual(const basic_tensor_view<T, E>& r) 
 }
 
 namespace detail {
+/// The rank of a tensor or view type (0 for anything else), for matmul's operand check.
+template <class X, class = void>
+struct operand_rank : std::integral_constant<std::size_t, 0> {};
 template <class X>
-auto as_matrix_operand(const X& x) {
-  auto v = as_const_matrix(x);
-  return v;
-}
+struct operand_rank<X, std::void_t<decltype(X::rank())>>
+    : std::integral_constant<std::size_t, X::rank()> {};
 }  // namespace detail
 
 /// The product W·X of a sparse (or dense-layout) weight and a dense [K, N] matrix.
 template <class T, class L, class X>
 matmul_expr<T, L> matmul(const sparse_matrix<T, L>& W, const X& x) {
-  auto xv = detail::as_const_matrix(x);
-  static_assert(std::is_same_v<typename decltype(xv)::value_type, T>,
-                "stco::matmul: W and X have different value types; convert one of them");
-  if (xv.extent(0) != W.cols())
-    throw shape_error(detail::message("stco::matmul<", L::name(), ">: W ", W.shape(), " times X ",
-                                      xv.shape(), ": W has ", W.cols(), " columns, X ",
-                                      xv.extent(0), " rows"));
-  return {&W, xv};
+  static_assert(detail::operand_rank<X>::value == 2,
+                "stco::matmul: X must be a rank-2 tensor or view [K, N]");
+  // Only a rank-2 X reaches the conversion, so a wrong rank reports the assertion alone.
+  if constexpr (detail::operand_rank<X>::value == 2) {
+    auto xv = detail::as_const_matrix(x);
+    static_assert(std::is_same_v<typename decltype(xv)::value_type, T>,
+                  "stco::matmul: W and X have different value types; convert one of them");
+    if (xv.extent(0) != W.cols())
+      throw shape_error(detail::message("stco::matmul<", L::name(), ">: W ", W.shape(), " times X ",
+                                        xv.shape(), ": W has ", W.cols(), " columns, X ",
+                                        xv.extent(0), " rows"));
+    return {&W, xv};
+  } else {
+    return {&W, {}};
+  }
 }
 
 /// Convolution of NHWC activations with W [Cout, KH·KW·Cin/groups], as an implicit GEMM.
