@@ -146,7 +146,7 @@ class byte_writer {
   }
   void put_string(const std::string& s) {
     if (s.size() > 0xFFFF)
-      throw argument_error(stco::detail::message("stco::nn::save: name '", s.substr(0, 40),
+      throw argument_error(stco::detail::message("stco::nn::save: name '", escaped(s.substr(0, 40)),
                                                  "...' is longer than 65535 bytes"));
     put(static_cast<std::uint16_t>(s.size()));
     put_bytes(s.data(), s.size());
