@@ -33,9 +33,10 @@ int run_cuda(const options& o, const data_set& d, index_t n_train, index_t n_tes
 
 namespace {
 
-// The default run and the option ranges. quick_limit: 10,000 images for one epoch, three runs, is
-// about 2 minutes of training on two cores (timed in the commit that set it); --full is the
-// README's run. The ranges keep every product of them (steps, warm-up steps) far inside 64 bits.
+// The default run and the option ranges. quick_limit: 10,000 images for one epoch, three runs:
+// 56-66 s of training, 88-107 s in all (54-71 CPU-s), on the 2-core development machine while
+// other builds kept its load average at 4-6; --full is the README's run (about 25 minutes). The
+// ranges keep every product of them (steps, warm-up steps) far inside 64 bits.
 constexpr long quick_limit = 10000;
 constexpr int full_epochs = 3;
 constexpr int max_epochs = 1000;
@@ -49,8 +50,8 @@ void print_usage(std::FILE* to) {
                "                           [--batch N] [--threads N] [--seed N] [--lr X]\n"
                "                           [--warmup EPOCHS] [--out DIR]\n"
                "                           [--layouts dense,nm,tile_wise] [--device cpu|cuda]\n"
-               "  By default a quick run: one epoch on the first %ld training images (a few\n"
-               "  minutes on two cores), tested on the first %ld test images.\n"
+               "  By default a quick run: one epoch on the first %ld training images (about a\n"
+               "  minute of training on two cores), tested on the first %ld test images.\n"
                "  --full         the whole data set for %d epochs (the README's numbers; about\n"
                "                 25 minutes on two cores)\n"
                "  --data DIR     Fashion-MNIST IDX files, plain or .gz (default %s)\n"
