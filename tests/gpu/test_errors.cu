@@ -1,6 +1,8 @@
 // Bad input on the device: mismatched shapes, operands in host memory, foreign weights and
 // gradients, stale stashes, failing CUDA calls. Each throws a stco::error subclass whose message
 // names the operation and the shapes, and leaves its outputs untouched.
+#include <memory>
+
 #include "gpu_support.hpp"
 
 namespace {
@@ -102,4 +104,58 @@ TEST_CASE("failing CUDA calls throw cuda_error naming the call; 64-bit indices a
   CHECK_THROWS_WITH_AS(huge(too_big, s), doctest::Contains("cudaMallocAsync"), stco::cuda_error);
   using csr_matrix = sc::device_sparse_matrix<float, stco::csr>;
   CHECK_THROWS_AS(csr_matrix(nullptr, s), stco::argument_error);
+}
+
+TEST_CASE("device gradients check operand and output extents, not only addresses") {
+  const auto s = test_stream();
+  const auto W = stco::prune<stco::nm<2, 4>>(random_matrix<float>(8, 16));
+  const auto Wd = sc::device_sparse_matrix<float, stco::nm<2, 4>>::from_host(W, s);
+  const auto b = upload(random_vector<float>(8));
+  const auto dY = upload(random_matrix<float>(8, 4));
+  auto X = std::make_unique<sc::device_tensor<float, 2>>(upload(random_matrix<float>(16, 4)));
+  const auto e = stco::relu(stco::matmul(Wd, *X) + stco::bias(b));
+  using G = decltype(stco::grad(e, dY, s));
+  static_assert(!std::is_copy_constructible_v<G> && std::is_move_constructible_v<G>,
+                "a device gradient owns device memory: move-only");
+
+  // Outputs of the operand's size but not its extents are refused, and left alone.
+  const auto g = stco::grad(e, dY, s);
+  auto dX_t = sevens(4, 16);
+  CHECK_THROWS_WITH_AS(g.wrt_into(*X, dX_t),
+                       doctest::Contains("wrt_into(X, out): out [4, 16] does not match X [16, 4]"),
+                       stco::shape_error);
+  CHECK(all_sevens(dX_t));
+  sc::device_tensor<float, 1> db7(stco::dextents<1>(7), s);
+  CHECK_THROWS_WITH_AS(g.wrt_into(b, db7), doctest::Contains("out [7] does not match b [8]"),
+                       stco::shape_error);
+  // A copy of the weight is refused, saying the weight is identified by address.
+  CHECK_THROWS_WITH_AS(g.wrt(sc::device_sparse_matrix<float, stco::nm<2, 4>>::from_host(W, s)),
+                       doctest::Contains("identified by address"), stco::argument_error);
+
+  // A moved gradient (which recomputed z itself) gives the stash-based gradient's values.
+  sc::activation_stash<float> stash;
+  sc::device_tensor<float, 2> Y(stco::dextents<2>(8, 4), s);
+  stco::eval(Y, e, stash, s);
+  const auto with_stash = stco::grad(e, dY, stash, s);
+  auto first = stco::grad(e, dY, s);
+  const G moved = std::move(first);
+  CHECK(max_rel_error(to_doubles(moved.wrt(*X).to_host(s)),
+                      to_doubles(with_stash.wrt(*X).to_host(s))) <= gpu_tolerance<float>(8));
+  CHECK(max_rel_error(to_doubles(moved.wrt(b).to_host(s)),
+                      to_doubles(with_stash.wrt(b).to_host(s))) <= gpu_tolerance<float>(4));
+
+  // A smaller tensor that the stream-ordered pool places at X's freed address is not X. (Where
+  // the pool places it elsewhere there is nothing to confuse; the check above still ran.)
+  const void* x_address = X->data();
+  X.reset();
+  sc::device_tensor<float, 2> X1(stco::dextents<2>(1, 1), s);
+  if (X1.data() == x_address) {
+    auto out = sevens(1, 1);
+    CHECK_THROWS_WITH_AS(g.wrt_into(X1, out),
+                         doctest::Contains("a tensor [1, 1] at its address, X is [16, 4]"),
+                         stco::argument_error);
+    CHECK(all_sevens(out));
+  } else {
+    MESSAGE("the pool did not reuse X's address; the aliasing case was not exercised");
+  }
 }

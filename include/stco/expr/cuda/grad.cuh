@@ -15,6 +15,11 @@
 // form it once between them, so dY and the stash must not change between the wrt() calls of one
 // gradient. Without a stash, an expression with an
 // activation re-runs its forward pass once on the stream to recover the activation input.
+//
+// Operands are recognised by identity: wrt(Wd) takes the very device_sparse_matrix object the
+// expression was built from (a copy is refused), wrt(Xd) and wrt(bd) a device tensor whose data
+// pointer AND extents are the operand's (a tensor that merely reuses the operand's freed memory
+// under another shape is refused), and wrt_into's output must have the operand's extents.
 #pragma once
 
 #include <array>
@@ -27,6 +32,11 @@
 
 namespace stco::cuda {
 
+/// The gradients of one device expression for one dY (made by stco::grad).
+///
+/// Move-only: it owns device memory (the activation inputs it recomputed when no stash was given)
+/// and the dZ memo, which a copy could not share safely without a deep device copy on a stream;
+/// a moved-to object keeps reading the buffers it was moved.
 template <class E>
 class gradient {
   using F = flatten<E>;
@@ -58,14 +68,18 @@ class gradient {
                                                   " activation inputs, the "
                                                   "output has ",
                                                   n, " (evaluate the expression with it first)"));
-        z_ = stash->data();
+        stash_z_ = stash->data();
       } else {
         auto y = detail::new_output(e, s);
         detail::eval_into(y, e, &own_, s);
-        z_ = own_.data();
+        owns_z_ = true;
       }
     }
   }
+  gradient(gradient&&) = default;
+  gradient& operator=(gradient&&) = default;
+  gradient(const gradient&) = delete;
+  gradient& operator=(const gradient&) = delete;
 
   /// dL/dW at W's kept addresses, sharing W's device entity. W must be the expression's weight.
   template <class L>
@@ -80,7 +94,9 @@ class gradient {
                 device_sparse_matrix<value_type, L>& dW) const {
     const Core& core = F::core(e_);
     if (static_cast<const void*>(&W) != static_cast<const void*>(core.w))
-      throw argument_error("stco::cuda::grad: wrt(W): W is not the expression's weight");
+      throw argument_error(
+          "stco::cuda::grad: wrt(W): W is not the expression's weight (W is identified by "
+          "address: pass the device_sparse_matrix the expression was built from, not a copy)");
     if (dW.entity_ptr() != W.entity_ptr())
       throw argument_error(
           "stco::cuda::grad: wrt_into(W, dW): dW does not share W's device entity (build it "
@@ -88,11 +104,11 @@ class gradient {
     if constexpr (rank == 2) {
       const auto sh = e_.out_shape();
       kernel::cuda::matmul_grad_w(kernel::cuda::gemm_call<value_type, L, Chain>{
-          core.w, core.x, dy_, z_, dW.values(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_,
+          core.w, core.x, dy_, z(), dW.values(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_,
           memo_.get()});
     } else {
       kernel::cuda::conv2d_grad_w(kernel::cuda::conv_call<value_type, L, Chain>{
-          core.w, core.x, dy_, z_, dW.values(), nullptr, chain_, core.geo, s_, memo_.get()});
+          core.w, core.x, dy_, z(), dW.values(), nullptr, chain_, core.geo, s_, memo_.get()});
     }
   }
 
@@ -111,39 +127,50 @@ class gradient {
     return out;
   }
 
-  /// dL/dX or dL/db into `out` (same size as the operand).
+  /// dL/dX or dL/db into `out`, which must have the operand's extents. `t` must be the operand
+  /// itself: same data pointer and same extents.
   template <class T, class Ext, class OE>
   void wrt_into(const basic_device_tensor<T, Ext>& t,
                 basic_device_tensor<value_type, OE>& out) const {
     static_assert(std::is_same_v<T, value_type>,
                   "stco::cuda::grad: wrt(): value types differ from the expression's");
+    static_assert(OE::rank() == Ext::rank(),
+                  "stco::cuda::grad: wrt_into(): the output's rank differs from the operand's");
     const Core& core = F::core(e_);
-    if (out.size() != t.size())
-      throw shape_error(stco::detail::message("stco::cuda::grad: output of ", out.size(),
-                                              " elements for an operand of ", t.size()));
     if constexpr (Ext::rank() == 1) {
-      const value_type* b = bias_of(e_);
-      if (b == nullptr || static_cast<const void*>(t.data()) != b)
+      const operand_ref b = bias_of(e_);
+      if (b.data == nullptr || static_cast<const void*>(t.data()) != b.data)
         throw argument_error("stco::cuda::grad: wrt(b): b is not the expression's bias");
+      if (t.extent(0) != b.size)
+        throw argument_error(stco::detail::message(
+            "stco::cuda::grad: wrt(b): b is not the expression's bias: a tensor of ", t.extent(0),
+            " values at its address, the bias has ", b.size));
+      check_out(out, t.extents().array(), "b");
       const auto sh = e_.out_shape();
       if constexpr (rank == 2)
-        kernel::cuda::bias_gradient(dy_, z_, chain_, sh[0], sh[1], sh[1], 1, out.data(), s_);
+        kernel::cuda::bias_gradient(dy_, z(), chain_, sh[0], sh[1], sh[1], 1, out.data(), s_);
       else
-        kernel::cuda::bias_gradient(dy_, z_, chain_, sh[3], sh[0] * sh[1] * sh[2], 1, sh[3],
+        kernel::cuda::bias_gradient(dy_, z(), chain_, sh[3], sh[0] * sh[1] * sh[2], 1, sh[3],
                                     out.data(), s_);
     } else {
       static_assert(Ext::rank() == rank, "stco::cuda::grad: wrt(): no operand of this rank");
       if (static_cast<const void*>(t.data()) != static_cast<const void*>(core.x))
         throw argument_error("stco::cuda::grad: wrt(X): X is not the expression's input");
+      if (t.extents().array() != x_extents(core))
+        throw argument_error(stco::detail::message(
+            "stco::cuda::grad: wrt(X): X is not the expression's input: a tensor ",
+            detail::shape_text(t.extents().array()), " at its address, X is ",
+            detail::shape_text(x_extents(core))));
+      check_out(out, t.extents().array(), "X");
       using L = layout_type;
       if constexpr (rank == 2) {
         const auto sh = e_.out_shape();
         kernel::cuda::matmul_grad_x(kernel::cuda::gemm_call<value_type, L, Chain>{
-            core.w, nullptr, dy_, z_, out.data(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_,
+            core.w, nullptr, dy_, z(), out.data(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_,
             memo_.get()});
       } else {
         kernel::cuda::conv2d_grad_x(kernel::cuda::conv_call<value_type, L, Chain>{
-            core.w, nullptr, dy_, z_, out.data(), nullptr, chain_, core.geo, s_, memo_.get()});
+            core.w, nullptr, dy_, z(), out.data(), nullptr, chain_, core.geo, s_, memo_.get()});
       }
     }
   }
@@ -152,26 +179,49 @@ class gradient {
   stream get_stream() const noexcept { return s_; }
 
  private:
+  struct operand_ref {
+    const value_type* data;
+    index_t size;
+  };
   template <class X>
-  static const value_type* bias_of(const X&) {
-    return nullptr;
+  static operand_ref bias_of(const X&) {
+    return {nullptr, 0};
   }
   template <class Inner, class Op>
-  static const value_type* bias_of(const epilogue_expr<Inner, Op>& x) {
+  static operand_ref bias_of(const epilogue_expr<Inner, Op>& x) {
     if constexpr (Op::is_bias)
-      return x.op.b;
+      return {x.op.b, x.arg_size};
     else
       return bias_of(x.inner);
   }
+  /// X's extents: [K, N] for matmul, NHWC for conv2d.
+  static std::array<index_t, rank> x_extents(const Core& core) {
+    if constexpr (rank == 2)
+      return {core.x_rows, core.x_cols};
+    else
+      return {core.geo.batch, core.geo.in_h, core.geo.in_w, core.geo.in_c};
+  }
+  template <class OE, std::size_t R>
+  static void check_out(const basic_device_tensor<value_type, OE>& out,
+                        const std::array<index_t, R>& want, const char* name) {
+    if (out.extents().array() != want)
+      throw shape_error(stco::detail::message("stco::cuda::grad: wrt_into(", name, ", out): out ",
+                                              detail::shape_text(out.extents().array()),
+                                              " does not match ", name, " ",
+                                              detail::shape_text(want)));
+  }
+  /// The activation inputs: the caller's stash or this object's own (looked up on each use, so a
+  /// moved-to object reads the buffer it now owns).
+  const float* z() const noexcept { return owns_z_ ? own_.data() : stash_z_; }
 
   E e_;
   Chain chain_;
   const value_type* dy_;
   stream s_;
-  const float* z_ = nullptr;
+  const float* stash_z_ = nullptr;
+  bool owns_z_ = false;
   activation_stash<value_type> own_;
-  // dZ formed by the first Hopper fast path that needs it, reused by the later wrt() calls
-  // (shared by copies: they hold the same dY and stash).
+  // dZ formed by the first Hopper fast path that needs it, reused by the later wrt() calls.
   std::shared_ptr<kernel::cuda::dz_memo> memo_ = std::make_shared<kernel::cuda::dz_memo>();
 };
 
