@@ -4,6 +4,7 @@
 // operation, the shapes or the offending index. A throwing operation leaves its inputs unchanged.
 #pragma once
 
+#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -68,6 +69,19 @@ std::string message(const Args&... args) {
   std::ostringstream os;
   (os << ... << args);
   return os.str();
+}
+
+/// f(), with a std::bad_alloc or std::length_error from the containers it fills rethrown as an
+/// allocation_error whose message starts with `what` (the operation and its shape).
+template <class F>
+decltype(auto) allocating(const std::string& what, F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    throw allocation_error(what + ": out of memory");
+  } catch (const std::length_error&) {
+    throw allocation_error(what + ": a size exceeds what a container can hold");
+  }
 }
 }  // namespace detail
 

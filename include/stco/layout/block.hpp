@@ -102,7 +102,7 @@ struct block {
     const matrix_shape s = scores.shape();
     const index_t Rb = ceil_div(s.rows, BR), Kb = ceil_div(s.cols, BC);
     std::vector<double> bs(static_cast<std::size_t>(Rb * Kb), 0.0);
-    for (index_t r = 0; r < s.rows; ++r)
+    for (index_t r = 0; s.cols > 0 && r < s.rows; ++r)
       for (index_t c = 0; c < s.cols; ++c) bs[(r / BR) * Kb + c / BC] += scores(r, c);
     const auto keep =
         detail::top_k(Rb * Kb, kept_count(Rb * Kb, sparsity), [&](index_t b) { return bs[b]; });
@@ -114,7 +114,7 @@ struct block {
     const matrix_shape s = w.shape();
     const index_t Rb = ceil_div(s.rows, BR), Kb = ceil_div(s.cols, BC);
     std::vector<unsigned char> nz(static_cast<std::size_t>(Rb * Kb), 0);
-    for (index_t r = 0; r < s.rows; ++r)
+    for (index_t r = 0; s.cols > 0 && r < s.rows; ++r)
       for (index_t c = 0; c < s.cols; ++c)
         if (is_nonzero(w(r, c))) nz[(r / BR) * Kb + c / BC] = 1;
     std::vector<index_t> keep;

@@ -66,7 +66,7 @@ struct channel {
   static std::shared_ptr<const entity> select(matrix_view<const double> scores, double sparsity) {
     const matrix_shape s = scores.shape();
     std::vector<double> rs(static_cast<std::size_t>(s.rows), 0.0);
-    for (index_t r = 0; r < s.rows; ++r)
+    for (index_t r = 0; s.cols > 0 && r < s.rows; ++r)
       for (index_t c = 0; c < s.cols; ++c) rs[r] += scores(r, c);
     return entity::from_parts(
         s, detail::top_k(s.rows, kept_count(s.rows, sparsity), [&](index_t r) { return rs[r]; }));
@@ -76,7 +76,7 @@ struct channel {
   static std::shared_ptr<const entity> infer(matrix_view<const T> w) {
     const matrix_shape s = w.shape();
     std::vector<index_t> rows;
-    for (index_t r = 0; r < s.rows; ++r)
+    for (index_t r = 0; s.cols > 0 && r < s.rows; ++r)
       for (index_t c = 0; c < s.cols; ++c)
         if (is_nonzero(w(r, c))) {
           rows.push_back(r);

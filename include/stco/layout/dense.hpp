@@ -45,7 +45,7 @@ struct dense {
   template <class F>
   static void for_each_slot(const entity& e, F&& f) {
     const matrix_shape s = e.logical_shape();
-    for (index_t r = 0; r < s.rows; ++r)
+    for (index_t r = 0; s.cols > 0 && r < s.rows; ++r)  // no walk over the rows of a [R, 0]
       for (index_t c = 0; c < s.cols; ++c) f(r * s.cols + c, r, c);
   }
   static std::string locate(const entity&, index_t row, index_t col) {

@@ -12,13 +12,16 @@
 namespace stco {
 
 /// Encodes `w` into `Layout` with the pattern of its nonzeros. Throws pattern_error naming the
-/// first group or tile that the layout cannot hold (e.g. three nonzeros in a 2:4 group).
+/// first group or tile that the layout cannot hold (e.g. three nonzeros in a 2:4 group), and only
+/// when no pattern of the layout holds them (tile_vector tries every choice of kept columns).
 template <class Layout, class W>
 auto encode(const W& w) {
   static_assert(is_layout_v<Layout>, "stco::encode: the first template argument must be a layout");
   auto v = detail::as_const_matrix(w);
   using T = typename decltype(v)::value_type;
-  return gather<T>(v, Layout::template infer<T>(v));
+  return gather<T>(
+      v, detail::allocating(detail::message("stco::encode<", Layout::name(), ">: ", v.shape()),
+                            [&] { return Layout::template infer<T>(v); }));
 }
 
 /// Encodes `w` into an existing pattern `e` (address carrying: a gradient or a re-encoded weight

@@ -52,7 +52,9 @@ auto prune(const W& w, double sparsity = Layout::default_sparsity) {
   using T = typename decltype(v)::value_type;
   detail::check_sparsity<Layout>(sparsity, "prune");
   const auto s = detail::score_matrix<Layout, T, true>(v, "weight");
-  return gather<T>(v, Layout::select(s.view(), sparsity));
+  return gather<T>(
+      v, detail::allocating(detail::message("stco::prune<", Layout::name(), ">: ", v.shape()),
+                            [&] { return Layout::select(s.view(), sparsity); }));
 }
 
 /// Prunes `w` keeping the entries with the largest `scores` (same shape as w; e.g. |w|·|grad|),
@@ -69,7 +71,9 @@ auto prune(const W& w, const S& scores, double sparsity = Layout::default_sparsi
                                       " do not match the weight ", v.shape()));
   detail::check_sparsity<Layout>(sparsity, "prune");
   const auto s = detail::score_matrix<Layout, U, false>(sc, "score");
-  return gather<T>(v, Layout::select(s.view(), sparsity));
+  return gather<T>(
+      v, detail::allocating(detail::message("stco::prune<", Layout::name(), ">: ", v.shape()),
+                            [&] { return Layout::select(s.view(), sparsity); }));
 }
 
 }  // namespace stco
