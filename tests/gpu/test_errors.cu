@@ -144,15 +144,15 @@ TEST_CASE("device gradients check operand and output extents, not only addresses
   CHECK(max_rel_error(to_doubles(moved.wrt(b).to_host(s)),
                       to_doubles(with_stash.wrt(b).to_host(s))) <= gpu_tolerance<float>(4));
 
-  // A smaller tensor that the stream-ordered pool places at X's freed address is not X. (Where
-  // the pool places it elsewhere there is nothing to confuse; the check above still ran.)
+  // A tensor of X's size under another shape, which the stream-ordered pool places at X's freed
+  // address, is not X (where the pool places it elsewhere there is nothing to confuse).
   const void* x_address = X->data();
   X.reset();
-  sc::device_tensor<float, 2> X1(stco::dextents<2>(1, 1), s);
+  sc::device_tensor<float, 2> X1(stco::dextents<2>(4, 16), s);
   if (X1.data() == x_address) {
-    auto out = sevens(1, 1);
+    auto out = sevens(4, 16);
     CHECK_THROWS_WITH_AS(g.wrt_into(X1, out),
-                         doctest::Contains("a tensor [1, 1] at its address, X is [16, 4]"),
+                         doctest::Contains("a tensor [4, 16] at its address, X is [16, 4]"),
                          stco::argument_error);
     CHECK(all_sevens(out));
   } else {
