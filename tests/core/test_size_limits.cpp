@@ -9,23 +9,14 @@
 #include <cstdint>
 #include <limits>
 
+#include "../support/size_limits.hpp"
 #include "stco/core.hpp"
 
 using doctest::Contains;
 using stco::index_t;
 
-#if defined(__SANITIZE_ADDRESS__)
-#define STCO_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define STCO_TEST_ASAN 1
-#endif
-#endif
-
-namespace {
-constexpr index_t max_index = std::numeric_limits<index_t>::max();
-constexpr index_t two_to(int e) { return index_t{1} << e; }
-}  // namespace
+using stco_test::max_index;
+using stco_test::two_to;
 
 // The helpers are usable in constant expressions.
 static_assert(stco::detail::checked_mul(two_to(31), two_to(31), "test") == two_to(62));

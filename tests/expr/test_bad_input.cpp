@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <string>
 
+#include "../support/expect_error.hpp"
 #include "../support/reference_epilogue.hpp"
 #include "conv_support.hpp"
 #include "stco/stco.hpp"
@@ -29,25 +30,6 @@ bool untouched(const T& t) {
   return true;
 }
 
-/// f() throws Err (exactly that subclass of stco::error), with every one of `parts` in what().
-template <class Err, class F>
-void expect_error(F&& f, std::initializer_list<const char*> parts) {
-  static_assert(std::is_base_of_v<stco::error, Err>);
-  bool thrown = false;
-  try {
-    f();
-  } catch (const Err& e) {
-    thrown = true;
-    const std::string what = e.what();
-    CAPTURE(what);
-    for (const char* p : parts) CHECK_MESSAGE(what.find(p) != std::string::npos, "missing: " << p);
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    CAPTURE(what);
-    FAIL("a different exception type was thrown");
-  }
-  CHECK(thrown);
-}
 
 /// "[a, b, c, d]", as the library prints a shape.
 std::string shape_text(const stco::dextents<4>& e) {

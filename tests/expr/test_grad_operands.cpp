@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../layout/layout_list.hpp"
+#include "../support/expect_error.hpp"
 #include "../support/reference_epilogue.hpp"
 #include "conv_support.hpp"
 #include "stco/kernel/reference/dense.hpp"
@@ -40,24 +41,6 @@ struct guarded {
   }
 };
 
-template <class Err, class F>
-void expect_refusal(F&& f, std::initializer_list<const char*> parts) {
-  bool thrown = false;
-  try {
-    f();
-  } catch (const Err& e) {
-    thrown = true;
-    const std::string what = e.what();
-    CAPTURE(what);
-    for (const char* p : parts) CHECK_MESSAGE(what.find(p) != std::string::npos, "missing: " << p);
-  } catch (const std::exception& e) {
-    const std::string what = e.what();
-    CAPTURE(what);
-    FAIL("a different exception type was thrown");
-  }
-  CHECK(thrown);
-}
-
 /// Views of X's memory other than X [K, N] itself, and of b's memory other than b [R].
 template <class G, class XV, class Ext>
 void check_aliases(const G& g, const float* x, const Ext& x_ext, const std::vector<Ext>& wrong,
@@ -66,21 +49,25 @@ void check_aliases(const G& g, const float* x, const Ext& x_ext, const std::vect
     CAPTURE(ext.array());
     const XV v(x, ext);
     guarded out(x_ext.size() + 64);
-    expect_refusal<stco::argument_error>([&] { g.wrt_into(v, out.view(ext)); },
-                                         {"stco::grad", "wrt(X)", "not the expression's input"});
+    stco_test::expect_error<stco::argument_error>(
+        [&] { g.wrt_into(v, out.view(ext)); },
+        {"stco::grad", "wrt(X)", "not the expression's input"});
     CHECK(out.untouched());
-    expect_refusal<stco::argument_error>([&] { static_cast<void>(g.wrt(v)); },
-                                         {"stco::grad", "wrt(X)", "not the expression's input"});
+    stco_test::expect_error<stco::argument_error>(
+        [&] { static_cast<void>(g.wrt(v)); },
+        {"stco::grad", "wrt(X)", "not the expression's input"});
   }
   for (index_t n : {index_t{1}, R - 1}) {
     CAPTURE(n);
     const stco::tensor_view<const float, 1> v(b, stco::dextents<1>(n));
     guarded out(R + 64);
-    expect_refusal<stco::argument_error>([&] { g.wrt_into(v, out.view(stco::dextents<1>(n))); },
-                                         {"stco::grad", "wrt(b)", "not the expression's bias"});
+    stco_test::expect_error<stco::argument_error>(
+        [&] { g.wrt_into(v, out.view(stco::dextents<1>(n))); },
+        {"stco::grad", "wrt(b)", "not the expression's bias"});
     CHECK(out.untouched());
-    expect_refusal<stco::argument_error>([&] { static_cast<void>(g.wrt(v)); },
-                                         {"stco::grad", "wrt(b)", "not the expression's bias"});
+    stco_test::expect_error<stco::argument_error>(
+        [&] { static_cast<void>(g.wrt(v)); },
+        {"stco::grad", "wrt(b)", "not the expression's bias"});
   }
 }
 
@@ -91,12 +78,13 @@ void check_outputs(const G& g, const stco::basic_tensor_view<const float, Ext>& 
   for (const auto& ext : wrong) {
     CAPTURE(ext.array());
     guarded out(x.size() + 64);
-    expect_refusal<stco::shape_error>([&] { g.wrt_into(x, out.view(ext)); },
-                                      {"stco::grad", "wrt_into(X, out)", "does not match X"});
+    stco_test::expect_error<stco::shape_error>(
+        [&] { g.wrt_into(x, out.view(ext)); },
+        {"stco::grad", "wrt_into(X, out)", "does not match X"});
     CHECK(out.untouched());
   }
   guarded out(b.size() + 64);
-  expect_refusal<stco::shape_error>(
+  stco_test::expect_error<stco::shape_error>(
       [&] { g.wrt_into(b, out.view(stco::dextents<1>(b.size() - 1))); },
       {"stco::grad", "wrt_into(b, out)", "does not match b"});
   CHECK(out.untouched());
@@ -202,8 +190,9 @@ TEST_CASE("grad: wrt(W) of a copy of W is refused, naming identity by address") 
   const auto dY = random_matrix<float>(8, 4);
   const auto g = stco::grad(stco::matmul(W, X), dY);
   const auto W_copy = W;
-  expect_refusal<stco::argument_error>([&] { static_cast<void>(g.wrt(W_copy)); },
-                                       {"stco::grad", "not the expression's weight", "address"});
+  stco_test::expect_error<stco::argument_error>(
+      [&] { static_cast<void>(g.wrt(W_copy)); },
+      {"stco::grad", "not the expression's weight", "address"});
 }
 
 TEST_CASE("grad: a copy of a gradient outlives the original (matmul, recomputed activations)") {

@@ -10,23 +10,16 @@
 #include <type_traits>
 #include <vector>
 
+#include "../support/size_limits.hpp"
 #include "layout_list.hpp"
 
 using doctest::Contains;
 using stco::index_t;
 
-#if defined(__SANITIZE_ADDRESS__)
-#define STCO_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define STCO_TEST_ASAN 1
-#endif
-#endif
+using stco_test::max_index;
+using stco_test::two_to;
 
 namespace {
-constexpr index_t max_index = std::numeric_limits<index_t>::max();
-constexpr index_t two_to(int e) { return index_t{1} << e; }
-
 template <class L>
 struct is_nm : std::false_type {};
 template <int N, int M>

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../support/random.hpp"
+#include "../support/temp_files.hpp"
 #include "idx.hpp"
 
 namespace fs = std::filesystem;
@@ -39,30 +40,11 @@ static std::atomic<std::size_t> g_largest_alloc{0};
 namespace {
 
 const fs::path& temp_dir() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() /
-                 ("stco_idx_test_" + std::to_string(stco_test::seed() % 1000000007));
-    fs::create_directories(p);
-    return p;
-  }();
+  static const fs::path d = stco_test::temp_dir_for("stco_idx_test_");
   return d;
 }
-
-void write_bytes(const fs::path& p, const std::vector<unsigned char>& b) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  REQUIRE(f.good());
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const stco::error& e) {
-    return e.what();
-  }
-  return "";
-}
+using stco_test::error_of;
+using stco_test::write_bytes;
 
 std::vector<unsigned char> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
 

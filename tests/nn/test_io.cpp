@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/temp_files.hpp"
 #include "support.hpp"
 
 using namespace nn_test;
@@ -23,32 +24,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A fresh temporary directory for this process's fixtures.
 const fs::path& temp_dir() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() /
-                 ("stco_nn_test_" + std::to_string(stco_test::seed() % 1000000007));
-    fs::create_directories(p);
-    return p;
-  }();
+  static const fs::path d = stco_test::temp_dir_for("stco_nn_test_");
   return d;
 }
-
-void write_bytes(const fs::path& p, const std::vector<unsigned char>& b) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  REQUIRE(f.good());
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const stco::error& e) {
-    return e.what();
-  }
-  return "";
-}
+using stco_test::error_of;
+using stco_test::write_bytes;
 
 }  // namespace
 
