@@ -15,6 +15,8 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -121,7 +123,10 @@ class idx_sink {
     total_ = total;
     got_ = have;
     header_done_ = true;
-    out_.data.reserve(static_cast<std::size_t>(total_ - have));
+    // The header's word alone does not make the data arrive: reserve at most 16 MiB up front and
+    // let the vector grow with what is really inflated, so a 20-byte file claiming 1 GiB costs
+    // 16 MiB, not 1 GiB.
+    out_.data.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(total_ - have, 1u << 24)));
   }
 
   const std::string& source_;

@@ -254,6 +254,16 @@ TEST_CASE("a gzip bomb is refused while inflating, without a large allocation") 
   CHECK(fmnist::read_idx((temp_dir() / "plain").string(), 1, 108).data.size() == 100);
 }
 
+TEST_CASE("a short file whose header claims a large array is refused without reserving it") {
+  // [512, 1024, 1024] = 512 MiB, under the default 1 GiB limit, then 4 bytes of data.
+  std::vector<unsigned char> b{0, 0, 8, 3, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 4, 0, 1, 2, 3, 4};
+  for (const auto& bytes : {b, gzip_of(b, 0)}) {
+    g_largest_alloc = 0;
+    CHECK(error_of([&] { parse(bytes); }).find("truncated") != std::string::npos);
+    CHECK(g_largest_alloc.load() <= (std::size_t{1} << 24));
+  }
+}
+
 TEST_CASE("IDX extents that overflow 64 bits or hold nothing") {
   // 2^32-1 in each of 4 extents: the product overflows 64 bits; it must be refused, not wrap.
   const std::vector<unsigned char> huge{0,    0,    8,    4,    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
