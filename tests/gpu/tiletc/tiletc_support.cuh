@@ -1,7 +1,7 @@
 // Test support for the tile tensor-core kernels: the epilogues' y, activation input and dZ in
 // double in the form the kernels' stash gives them (the epilogue list, names and GELU reference
-// from ../reference_epilogue.hpp), chains over device pointers, device copies of host data,
-// poisoned outputs, and the checks against the double-precision reference.
+// from tests/support/reference_epilogue.hpp), chains over device pointers, device copies of host
+// data, poisoned outputs, and the checks against the double-precision reference.
 #pragma once
 
 #include <doctest/doctest.h>
