@@ -30,7 +30,6 @@ bool untouched(const T& t) {
   return true;
 }
 
-
 /// "[a, b, c, d]", as the library prints a shape.
 std::string shape_text(const stco::dextents<4>& e) {
   return stco::detail::message("[", e.extent(0), ", ", e.extent(1), ", ", e.extent(2), ", ",
