@@ -5,8 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <new>
-#include <stdexcept>
 #include <vector>
 
 #include "stco/core/error.hpp"
@@ -21,17 +19,9 @@ class packed_bits {
   packed_bits(index_t count, int bits) : count_(count), bits_(bits) {
     check_args(count, bits);
     const index_t n = words_for(count, bits);
-    try {
-      words_.assign(static_cast<std::size_t>(n), 0u);
-    } catch (const std::bad_alloc&) {
-      throw allocation_error(detail::message("stco::packed_bits: cannot allocate ", n,
-                                             " words of 4 bytes for ", count, " fields of ", bits,
-                                             " bits"));
-    } catch (const std::length_error&) {
-      throw allocation_error(detail::message("stco::packed_bits: ", n, " words of 4 bytes for ",
-                                             count, " fields of ", bits,
-                                             " bits exceed the largest vector"));
-    }
+    detail::allocating(detail::message("stco::packed_bits: ", n, " words of 4 bytes for ", count,
+                                       " fields of ", bits, " bits"),
+                       [&] { words_.assign(static_cast<std::size_t>(n), 0u); });
   }
   /// Adopts raw words (e.g. loaded from a file); their number must match count and bits. Checked
   /// before anything is allocated, so a hostile count costs nothing.
