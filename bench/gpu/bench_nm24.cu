@@ -18,13 +18,13 @@
 // expr[_mag]_relu_step: the step of Y = relu(W·X) with an activation stash (dZ = dY ⊙ relu'
 // formed per gradient), against the same direct (linear) step.
 //
-// embed_<layout> rows (4096³, 8192³): other N:M masks on the 2:4 paths (sp24/embed_nm.cuh) through
-// the same public expressions, magnitude-pruned: 1:4 (75 %) and 1:2 (50 %) as one 2:4 term, 4:8
-// (50 %) as two terms over the stacked [X; X]. The per-call value gather, dW scatter (and for two
-// terms the stacking of X and the sum of dX's halves) are inside the timing. Peers: cuBLAS
+// embed_<layout> rows (4096³, 8192³): other N:M masks on the 2:4 paths (sparse_tc/embed_nm.cuh)
+// through the same public expressions, magnitude-pruned: 1:4 (75 %) and 1:2 (50 %) as one 2:4 term,
+// 4:8 (50 %) as two terms over the stacked [X; X]. The per-call value gather, dW scatter (and for
+// two terms the stacking of X and the sum of dX's halves) are inside the timing. Peers: cuBLAS
 // (vs_cublas), cuSPARSE CSR on the same mask (vs_csr, forward) and the portable kernels the
 // layout ran on before (vs_portable: set_fast_paths(false), same binary).
-#define STCO_CUDA_NO_TILETC 1  // nm<2,4> only: leave the tile kernels out of this build
+#define STCO_CUDA_NO_GATHER_TC 1  // nm<2,4> only: leave the tile kernels out of this build
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
@@ -45,20 +45,20 @@
 #include "stco/core.hpp"
 #include "stco/cuda.cuh"
 #include "stco/expr/epilogue.hpp"
-#include "stco/kernel/cuda/sp24/metadata.hpp"
-#include "stco/kernel/cuda/sp24/ops.cuh"
-#include "stco/kernel/cuda/sp24/transposable.hpp"
-#include "stco/kernel/cuda/sp24/transpose.cuh"
+#include "stco/kernel/cuda/sparse_tc/metadata.hpp"
+#include "stco/kernel/cuda/sparse_tc/ops.cuh"
+#include "stco/kernel/cuda/sparse_tc/transposable.hpp"
+#include "stco/kernel/cuda/sparse_tc/transpose.cuh"
 #include "stco/layout/decode.hpp"
 
 namespace {
 using stco::index_t;
-namespace sp24 = stco::cuda::sp24;
+namespace sparse_tc = stco::cuda::sparse_tc;
 namespace bg = stco_bench::gpu;
 using T = stco::half;
 
 /// The kernel path the benchmark runs (STCO_BENCH_PATH=sm80 forces the portable one).
-sp24::path g_path = sp24::path::automatic;
+sparse_tc::path g_path = sparse_tc::path::automatic;
 
 struct shape {
   std::string name;
@@ -103,7 +103,7 @@ struct fixture {
   // ours
   T *w = nullptr, *wt = nullptr;
   std::uint32_t *w_off = nullptr, *w_meta = nullptr, *t_off = nullptr, *t_meta = nullptr;
-  sp24::device_sp24<T> W, WT;
+  sparse_tc::device_sparse_tc<T> W, WT;
   // peers' dense W (zeros off the mask) and outputs
   T* w_dense = nullptr;
   std::vector<T*> X, dY;  // rotating input sets
@@ -128,8 +128,8 @@ struct fixture {
     // A transposable mask where K allows it (then dX runs on the sparse tensor cores too);
     // otherwise plain magnitude 2:4, and dX decompresses W tile by tile.
     transposable = K % 4 == 0;
-    e = transposable ? sp24::prune_transposable(sv) : stco::nm<2, 4>::select(sv, 0.5);
-    if (transposable) et = sp24::transposed(*e);
+    e = transposable ? sparse_tc::prune_transposable(sv) : stco::nm<2, 4>::select(sv, 0.5);
+    if (transposable) et = sparse_tc::transposed(*e);
     std::vector<T> vals(static_cast<std::size_t>(e->compressed_shape().size()));
     std::vector<T> dense(static_cast<std::size_t>(M * K), T(0.0f));
     std::vector<int> rp(static_cast<std::size_t>(M + 1), 0), ci;
@@ -146,12 +146,12 @@ struct fixture {
         }
       rp[static_cast<std::size_t>(r + 1)] = static_cast<int>(ci.size());
     }
-    const auto& m = sp24::metadata(*e);
+    const auto& m = sparse_tc::metadata(*e);
     w = dupload(vals), w_off = dupload(e->offsets().words()), w_meta = dupload(m.words);
     W = {w, w_off, w_meta, m.geom.pitch(), M, K};
     if (transposable) {
-      const auto tv = sp24::transpose_values(*e, vals.data());
-      const auto& mt = sp24::metadata(*et);
+      const auto tv = sparse_tc::transpose_values(*e, vals.data());
+      const auto& mt = sparse_tc::metadata(*et);
       wt = dupload(tv), t_off = dupload(et->offsets().words()), t_meta = dupload(mt.words);
       WT = {wt, t_off, t_meta, mt.geom.pitch(), K, M};
     }
@@ -186,17 +186,19 @@ struct fixture {
   }
 
   // The operations, call i on input set i % sets.
-  void fwd(int i) { sp24::forward(W, X[i % sets], sh.N, Y, stco::chain<>{}, nullptr, s, g_path); }
+  void fwd(int i) {
+    sparse_tc::forward(W, X[i % sets], sh.N, Y, stco::chain<>{}, nullptr, s, g_path);
+  }
   void gather() {
-    if (transposable) sp24::transpose_values(w, w_off, t_off, wt, sh.M, sh.K, s);
+    if (transposable) sparse_tc::transpose_values(w, w_off, t_off, wt, sh.M, sh.K, s);
   }
   void dx(int i) {
     gather();
-    sp24::grad_x(W, transposable ? &WT : nullptr, dY[i % sets], nullptr, sh.N, stco::chain<>{}, dX,
-                 s, g_path);
+    sparse_tc::grad_x(W, transposable ? &WT : nullptr, dY[i % sets], nullptr, sh.N, stco::chain<>{},
+                      dX, s, g_path);
   }
   void dw(int i) {
-    sp24::grad_w(W, X[i % sets], dY[i % sets], nullptr, sh.N, stco::chain<>{}, dW, s, g_path);
+    sparse_tc::grad_w(W, X[i % sets], dY[i % sets], nullptr, sh.N, stco::chain<>{}, dW, s, g_path);
   }
   void blas_fwd(int i) {
     blas.run(s, CUDA_R_16F, false, false, sh.M, sh.N, sh.K, w_dense, X[i % sets], Y);
@@ -356,15 +358,15 @@ void run(benchmark::State& state, shape sh, op o) {
         blas = bg::median_ms(f.s, [&](int i) { f.blas_dw(i); });
         break;
       case op::fwd_bn128:  // the same op with 128-wide tiles (tuning comparison)
-        sp24::sm90_tuning().sparse_bn = 128;
+        sparse_tc::sm90_tuning().sparse_bn = 128;
         ours = bg::median_ms(f.s, [&](int i) { f.fwd(i); });
-        sp24::sm90_tuning().sparse_bn = 256;
+        sparse_tc::sm90_tuning().sparse_bn = 256;
         blas = bg::median_ms(f.s, [&](int i) { f.blas_fwd(i); });
         break;
       case op::dw_bn128:
-        sp24::sm90_tuning().dense_bn = 128;
+        sparse_tc::sm90_tuning().dense_bn = 128;
         ours = bg::median_ms(f.s, [&](int i) { f.dw(i); });
-        sp24::sm90_tuning().dense_bn = 256;
+        sparse_tc::sm90_tuning().dense_bn = 256;
         blas = bg::median_ms(f.s, [&](int i) { f.blas_dw(i); });
         break;
       case op::step:
@@ -514,13 +516,14 @@ std::vector<shape> shapes() {
 
 int main(int argc, char** argv) {
   if (const char* p = std::getenv("STCO_BENCH_PATH"))
-    g_path = std::string(p) == "sm80" ? sp24::path::sm80 : sp24::path::automatic;
+    g_path = std::string(p) == "sm80" ? sparse_tc::path::sm80 : sparse_tc::path::automatic;
   cudaDeviceProp prop{};
   bg::check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
   benchmark::AddCustomContext("device", prop.name);
   benchmark::AddCustomContext("sm_count", std::to_string(prop.multiProcessorCount));
   benchmark::AddCustomContext(
-      "sm90a_path", sp24::detail::sm90a_available() && g_path != sp24::path::sm80 ? "yes" : "no");
+      "sm90a_path",
+      sparse_tc::detail::sm90a_available() && g_path != sparse_tc::path::sm80 ? "yes" : "no");
 #if defined(STCO_HAS_CUSPARSELT)
   benchmark::AddCustomContext("cusparselt", "yes");
 #else

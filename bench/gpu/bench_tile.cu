@@ -1,4 +1,4 @@
-// bench/gpu/bench_tile.cu — the tile tensor-core kernels (tiletc) against cuBLAS dense and
+// bench/gpu/bench_tile.cu — the tile tensor-core kernels (gather_tc) against cuBLAS dense and
 // cuSPARSE CSR on the same mask: forward (bias + ReLU epilogue, stash), dX, dW and the training
 // step (forward + dX + dW, against three cuBLAS GEMMs), half, for tile_wise<32/64/128> at 50% and
 // 75%, tile_vector<128,2,4>, block<32,32> and channel at 4096³ and 8192³, and the conv layers of
@@ -33,14 +33,14 @@
 #include "peers/timer.hpp"
 #include "stco/core.hpp"
 #include "stco/expr/epilogue.hpp"
-#include "stco/kernel/cuda/tiletc/ops.cuh"
+#include "stco/kernel/cuda/gather_tc/ops.cuh"
 #include "stco/layout/cuda/layouts.cuh"
 #include "stco/layouts.hpp"
 
 namespace {
 using stco::index_t;
 namespace bg = stco_bench::gpu;
-namespace tc = stco::kernel::cuda::tiletc;
+namespace tc = stco::kernel::cuda::gather_tc;
 using T = stco::half;
 
 template <class U>
@@ -419,7 +419,7 @@ struct ws_variant {
 template <class L>
 void reg(const entry& e, const std::string& lname, double s, bool csr, loop m = loop::best,
          ws_variant v = {}) {
-  const std::string name = "tiletc/" + lname +
+  const std::string name = "gather_tc/" + lname +
                            (m == loop::sync    ? "/mma.sync"
                             : m == loop::wgmma ? "/wgmma"
                                                : "") +
@@ -461,7 +461,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("sm_count", std::to_string(prop.multiProcessorCount));
   benchmark::AddCustomContext("epilogue", "bias + relu, stash (ours); none (cuBLAS)");
   benchmark::AddCustomContext("wgmma", tc::sm90a_ready() ? "yes (sm_90a build)" : "no");
-  if (const char* g = std::getenv("TILETC_WS_GATHER"); g && std::string(g) == "tma_rows")
+  if (const char* g = std::getenv("GATHER_TC_WS_GATHER"); g && std::string(g) == "tma_rows")
     tc::ws_gather_mode() = tc::ws::gather::tma_rows;
   else if (g && std::string(g) == "cp_async")
     tc::ws_gather_mode() = tc::ws::gather::cp_async;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One device call for the N:M masks embedded in 2:4 (sp24/embed_nm.cuh), with the whole GPU test
+# One device call for the N:M masks embedded in 2:4 (sparse_tc/embed_nm.cuh), with the whole GPU test
 # set: build every GPU test and bench_nm24 for sm_90a (-Werror, the tests' default build levels),
 # run every GPU test under CTest, memcheck and racecheck the 16-bit matmul test (the embedded
 # layouts' cases), then the benchmark rows (bench_nm24's embed rows, bench_tile's layouts vs CSR). Logs and the JSON (with the device name) go to $OUT.
@@ -25,10 +25,10 @@ cmake -S . -B build-embed -DCMAKE_BUILD_TYPE=Release -DSTCO_FAST_TEST_BUILD=OFF 
   -DSTCO_WERROR=ON -DSTCO_BUILD_EXAMPLES=OFF -DSTCO_CUSPARSELT_ROOT="$LT" >"$OUT/configure.log" 2>&1 ||
   { tail -20 "$OUT/configure.log"; exit 1; }
 rm -f "$OUT/configure.log"  # the device tool brings back at most eight files
-targets=${EMBED_TARGETS:-"test_gpu_memory test_gpu_nn test_sp24_ops test_sp24_metadata
+targets=${EMBED_TARGETS:-"test_gpu_memory test_gpu_nn test_sparse_tc_ops test_sparse_tc_metadata
   test_gpu_matmul_nm test_gpu_matmul_blocks test_gpu_matmul_lists test_gpu_matmul_16bit
   test_gpu_conv test_gpu_conv_grouped test_gpu_entity test_gpu_errors test_gpu_prune
-  test_gpu_optim test_tiletc_matmul test_tiletc_conv bench_nm24 bench_tile"}
+  test_gpu_optim test_gather_tc_matmul test_gather_tc_conv bench_nm24 bench_tile"}
 # One build per target, all at once: each is one translation unit, and make builds the targets
 # of one invocation one after another.
 cmake --build build-embed --target stco_test_main >"$OUT/build.log" 2>&1
@@ -42,15 +42,15 @@ echo "build done $((SECONDS - start)) s"
 grep -E "error|Error" "$OUT/build.log" | head -20
 
 if [ "${EMBED_TESTS:-1}" = 1 ]; then
-# Every GPU test (and the host-only sp24 metadata test), with each binary's own run time.
-tests=$(echo $targets | tr ' ' '\n' | grep -E '^test_gpu|^test_sp24_ops|^test_tiletc' | paste -sd'|')
+# Every GPU test (and the host-only sparse_tc metadata test), with each binary's own run time.
+tests=$(echo $targets | tr ' ' '\n' | grep -E '^test_gpu|^test_sparse_tc_ops|^test_gather_tc' | paste -sd'|')
 ctest --test-dir build-embed -L gpu -R "^($tests)\$" --output-on-failure --timeout 240 \
   >"$OUT/ctest.log" 2>&1
 echo "ctest rc=$? $((SECONDS - start)) s"
 grep -E "Test +#|tests passed|Failed|\*\*\*" "$OUT/ctest.log" | head -30
-if [ -x build-embed/tests/test_sp24_metadata ]; then
-  build-embed/tests/test_sp24_metadata >/tmp/test_sp24_metadata.log 2>&1
-  echo "test_sp24_metadata rc=$?: $(grep -E 'assertions:' /tmp/test_sp24_metadata.log)" |
+if [ -x build-embed/tests/test_sparse_tc_metadata ]; then
+  build-embed/tests/test_sparse_tc_metadata >/tmp/test_sparse_tc_metadata.log 2>&1
+  echo "test_sparse_tc_metadata rc=$?: $(grep -E 'assertions:' /tmp/test_sparse_tc_metadata.log)" |
     tee -a "$OUT/device.txt"
 fi
 
@@ -75,11 +75,11 @@ if [ "$filter" != none ]; then
   grep -E "^nm24" "$OUT/bench_embed.log" | sed -E 's/ +/ /g' | cut -c1-230
 fi
 
-tfilter=${EMBED_TILE_FILTER:-'tiletc/(tile_wise<(128|64|32)>|tile_vector<128,2,4>|block<32,32>|channel)/75/sq(4096|8192)/'}
+tfilter=${EMBED_TILE_FILTER:-'gather_tc/(tile_wise<(128|64|32)>|tile_vector<128,2,4>|block<32,32>|channel)/75/sq(4096|8192)/'}
 if [ "$tfilter" != none ]; then
   timeout $((595 - (SECONDS - start))) build-embed/bench/gpu/bench_tile \
     --benchmark_filter="$tfilter" --benchmark_out="$OUT/bench_tile.json" \
     --benchmark_out_format=json >"$OUT/bench_tile.log" 2>&1
   echo "bench_tile rc=$? $((SECONDS - start)) s"
-  grep -E "^tiletc" "$OUT/bench_tile.log" | sed -E 's/ +/ /g' | cut -c1-230
+  grep -E "^gather_tc" "$OUT/bench_tile.log" | sed -E 's/ +/ /g' | cut -c1-230
 fi

@@ -8,7 +8,7 @@
 //              eval(Y, conv2d(W, X, p), s); grad(conv2d(W, X, p), dY, s).wrt_into(X, dX) / (W, dW)
 //            in one of two forms (gpu/case.hpp): `conv` on NHWC X (implicit im2col inside the
 //            kernels), or `gemm`, matmul(W, X) on the im2col operand X [K, N] — the form of
-//            nm<2,4>, whose sparse-tensor-core path (sp24) has no conv form, and the
+//            nm<2,4>, whose sparse-tensor-core path (sparse_tc) has no conv form, and the
 //            kernel-to-kernel comparison for channel and tile_wise; `nm<2,4>T` is nm<2,4> on a
 //            transposable mask (its dX on the sparse tensor cores too), tile_wise<128> the tile
 //            the warp-specialized sm_90a forward takes;

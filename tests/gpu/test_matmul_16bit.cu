@@ -1,8 +1,8 @@
 // matmul on the device in half and bfloat16 (float accumulation) against dense
 // double math: results within one rounding of the output type. Run through the fast paths where
-// dispatch has one (tiletc: tiles of ≥ 16 rows, dense, channel; sp24: nm<2,4>, and the N:M masks
-// it runs as one 2:4 term (1:2, 1:4, 1:8, 2:8) or two (4:8, 2:3, 5:16), ragged K included) and
-// again with them switched off (the portable kernels).
+// dispatch has one (gather_tc: tiles of ≥ 16 rows, dense, channel; sparse_tc: nm<2,4>, and the N:M
+// masks it runs as one 2:4 term (1:2, 1:4, 1:8, 2:8) or two (4:8, 2:3, 5:16), ragged K included)
+// and again with them switched off (the portable kernels).
 #include "gpu_support.hpp"
 
 TEST_CASE_TEMPLATE("device matmul in half and bfloat16 matches dense double math", V, stco::half,

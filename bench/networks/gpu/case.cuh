@@ -10,7 +10,7 @@
 #include "../../common/gpu_random.cuh"
 #include "case.hpp"
 #include "stco/cuda.cuh"
-#include "stco/kernel/cuda/sp24/transposable.hpp"
+#include "stco/kernel/cuda/sparse_tc/transposable.hpp"
 #include "stco/layouts.hpp"
 
 namespace stco_bench::networks_gpu {
@@ -32,7 +32,7 @@ stco::sparse_matrix<T, L> host_weight(const layer& l, double sparsity) {
     static_assert(std::is_same_v<L, stco::nm<2, 4>>, "transposable masks are 2:4 masks");
     // Transposable 4×4 blocks need R and K in multiples of 4 (the stems, K = 27 or 147, are not):
     // those layers keep the magnitude mask, and their dX the dense-Wᵀ path.
-    if (l.R % 4 == 0 && l.K % 4 == 0) return stco::cuda::sp24::prune_transposable_weight(w);
+    if (l.R % 4 == 0 && l.K % 4 == 0) return stco::cuda::sparse_tc::prune_transposable_weight(w);
     return stco::prune<L>(w, sparsity);
   } else {
     return stco::prune<L>(w, sparsity);

@@ -19,10 +19,10 @@ using layer = stco_bench::networks::layer;
 /// How stco runs the layer:
 ///   conv  conv2d(W, X) on NHWC X (implicit im2col inside the kernels);
 ///   gemm  matmul(W, X) on the im2col operand X [K, N] (im2col not timed, as for the peers):
-///         for nm<2,4>, whose sparse-tensor-core path (sp24) has no conv form yet, and as the
+///         for nm<2,4>, whose sparse-tensor-core path (sparse_tc) has no conv form yet, and as the
 ///         kernel-to-kernel comparison for the tile layouts;
 ///   gemm_transposable  gemm on a transposable 2:4 mask (nm<2,4> only): Wᵀ is 2:4 too, so dX
-///         also runs on the sparse tensor cores (sp24::prune_transposable_weight).
+///         also runs on the sparse tensor cores (sparse_tc::prune_transposable_weight).
 enum class form { conv, gemm, gemm_transposable };
 
 struct gpu_case {

@@ -1,5 +1,5 @@
-// bench/networks/gpu/layout_block_conv.cu — block<32,32> through conv2d (tiletc; dX of layers with
-// Cin % 32 != 0 runs the portable kernel).
+// bench/networks/gpu/layout_block_conv.cu — block<32,32> through conv2d (gather_tc; dX of layers
+// with Cin % 32 != 0 runs the portable kernel).
 #include "case.cuh"
 
 namespace stco_bench::networks_gpu {

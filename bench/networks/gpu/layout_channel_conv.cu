@@ -1,5 +1,5 @@
-// bench/networks/gpu/layout_channel_conv.cu — channel through conv2d (tiletc implicit-im2col conv
-// kernels).
+// bench/networks/gpu/layout_channel_conv.cu — channel through conv2d (gather_tc implicit-im2col
+// conv kernels).
 #include "case.cuh"
 
 namespace stco_bench::networks_gpu {

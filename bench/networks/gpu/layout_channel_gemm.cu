@@ -1,4 +1,5 @@
-// bench/networks/gpu/layout_channel_gemm.cu — channel on the im2col operand (tiletc GEMM kernels).
+// bench/networks/gpu/layout_channel_gemm.cu — channel on the im2col operand (gather_tc GEMM
+// kernels).
 #include "case.cuh"
 
 namespace stco_bench::networks_gpu {

@@ -1,4 +1,4 @@
-// bench/networks/gpu/layout_nm24_gemm.cu — nm<2,4> on the im2col operand (sp24: sparse tensor
+// bench/networks/gpu/layout_nm24_gemm.cu — nm<2,4> on the im2col operand (sparse_tc: sparse tensor
 // cores; no conv form yet), on a magnitude mask and on a transposable one.
 #include "case.cuh"
 

@@ -1,4 +1,4 @@
-// bench/networks/gpu/layout_tile_wise_conv.cu — tile_wise<64> through conv2d (tiletc
+// bench/networks/gpu/layout_tile_wise_conv.cu — tile_wise<64> through conv2d (gather_tc
 // implicit-im2col conv kernels).
 #include "case.cuh"
 

@@ -1,4 +1,4 @@
-// bench/networks/gpu/layout_tile_wise_gemm.cu — tile_wise<64> on the im2col operand (tiletc GEMM
+// bench/networks/gpu/layout_tile_wise_gemm.cu — tile_wise<64> on the im2col operand (gather_tc GEMM
 // kernels).
 #include "case.cuh"
 

@@ -1,8 +1,8 @@
 // stco/kernel/cuda/dz_memo.cuh — dZ = dY ⊙ chain'(z) as its own pass, kept across the wrt()
 // calls of one gradient object.
 //
-// The Hopper fast paths (sp24 sm_90a, tiletc warp-specialized) read dZ from memory through TMA,
-// so they form it in one elementwise pass before their GEMM (fusing it would re-read the fp32
+// The Hopper fast paths (sparse_tc sm_90a, gather_tc warp-specialized) read dZ from memory through
+// TMA, so they form it in one elementwise pass before their GEMM (fusing it would re-read the fp32
 // stash once per output row-block). wrt(W) and wrt(X) of one gradient need the same dZ:
 // stco::cuda::gradient owns a dz_memo and hands it to each of its calls, the first call that
 // needs dZ forms it (form_dz) and the later ones reuse it. Calls made outside a gradient object

@@ -1,34 +1,36 @@
 // stco/kernel/cuda/fast_paths.cuh — the fast kernels wired into dispatch (specializations of
 // fast_path, see dispatch.cuh). Everything they do not take runs the portable kernels.
 //
-//   tiletc (kernel/cuda/tiletc/)  tile_wise, tile_vector, block, channel, dense in half/bfloat16:
+//   gather_tc (kernel/cuda/gather_tc/)  tile_wise, tile_vector, block, channel, dense in
+//   half/bfloat16:
 //                                 gather into shared memory + dense tensor-core MMA; matmul and
 //                                 conv2d with groups = 1 (their conv_applicable decides).
-//   sp24 (kernel/cuda/sp24/)      nm<2,4> in half/bfloat16 on the sparse tensor cores (mma.sp,
+//   sparse_tc (kernel/cuda/sparse_tc/)      nm<2,4> in half/bfloat16 on the sparse tensor cores
+//   (mma.sp,
 //                                 wgmma.sp on sm_90a), metadata in instruction order cached in
 //                                 the device entity; matmul forward, dX and dW.
-//                                 dX: a transposable mask (sp24/transposable.hpp; prune with
-//                                 stco::cuda::sp24::prune_transposable) runs Wᵀ·dZ on the sparse
-//                                 tensor cores, Wᵀ's entity and metadata derived once per entity
-//                                 and its values gathered per call; any other mask decompresses
-//                                 Wᵀ densely per call (one kernel) and runs the dense wgmma
-//                                 kernel on sm_90a (else mma.sync from shared memory). dW is
+//                                 dX: a transposable mask (sparse_tc/transposable.hpp; prune with
+//                                 stco::cuda::sparse_tc::prune_transposable) runs Wᵀ·dZ on the
+//                                 sparse tensor cores, Wᵀ's entity and metadata derived once per
+//                                 entity and its values gathered per call; any other mask
+//                                 decompresses Wᵀ densely per call (one kernel) and runs the dense
+//                                 wgmma kernel on sm_90a (else mma.sync from shared memory). dW is
 //                                 written in the value type directly; a split reduction
 //                                 accumulates in a float workspace. A chain with an activation
 //                                 has dZ formed in scratch first (one elementwise kernel) so the
 //                                 sm90 kernels run it as the linear problem. Scratch buffers are
 //                                 cached per (entity, stream): no allocation or host sync per call
 //                                 in steady state.
-//                                 Every other N:M mask (sp24/embed_nm.cuh) runs the same kernels
-//                                 on a 2:4 entity derived once per entity: one term where each
-//                                 quad keeps at most two (1:2, 1:4, 1:8, 2:8, …), else two terms
-//                                 side by side over [X; X] (4:8, 2:3, 5:16, …: W = Wa + Wb, the
-//                                 dense amount of work at the sparse rate); values gathered into
-//                                 2:4 order per call, dW scattered back, dX's halves summed.
+//                                 Every other N:M mask (sparse_tc/embed_nm.cuh) runs the same
+//                                 kernels on a 2:4 entity derived once per entity: one term where
+//                                 each quad keeps at most two (1:2, 1:4, 1:8, 2:8, …), else two
+//                                 terms side by side over [X; X] (4:8, 2:3, 5:16, …: W = Wa + Wb,
+//                                 the dense amount of work at the sparse rate); values gathered
+//                                 into 2:4 order per call, dW scattered back, dX's halves summed.
 //
 // set_fast_paths(false) (dispatch.cuh) routes every call to the portable kernels at run time;
-// defining STCO_CUDA_NO_FAST_PATHS (or STCO_CUDA_NO_TILETC / STCO_CUDA_NO_SP24) leaves them out
-// of the build (portable kernels only, shorter compiles).
+// defining STCO_CUDA_NO_FAST_PATHS (or STCO_CUDA_NO_GATHER_TC / STCO_CUDA_NO_SPARSE_TC) leaves them
+// out of the build (portable kernels only, shorter compiles).
 #pragma once
 
 #include <cstdint>
@@ -42,26 +44,26 @@
 #include "stco/kernel/cuda/values.cuh"
 
 #if !defined(STCO_CUDA_EMULATE) && !defined(STCO_CUDA_NO_FAST_PATHS) && defined(__CUDACC__)
-#if __has_include("stco/kernel/cuda/tiletc/fast_path.cuh") && !defined(STCO_CUDA_NO_TILETC)
-#include "stco/kernel/cuda/tiletc/fast_path.cuh"
+#if __has_include("stco/kernel/cuda/gather_tc/fast_path.cuh") && !defined(STCO_CUDA_NO_GATHER_TC)
+#include "stco/kernel/cuda/gather_tc/fast_path.cuh"
 #endif
-#if __has_include("stco/kernel/cuda/sp24/ops.cuh") && __has_include(                               \
-                                                          "stco/kernel/cuda/sp24/metadata.hpp") && \
-                                                          !defined(STCO_CUDA_NO_SP24)
-#include "stco/kernel/cuda/sp24/embed_nm.cuh"
-#include "stco/kernel/cuda/sp24/metadata.hpp"
-#include "stco/kernel/cuda/sp24/ops.cuh"
-#include "stco/kernel/cuda/sp24/transposable.hpp"
-#include "stco/kernel/cuda/sp24/transpose.cuh"
+#if __has_include("stco/kernel/cuda/sparse_tc/ops.cuh") &&                    \
+                  __has_include("stco/kernel/cuda/sparse_tc/metadata.hpp") && \
+                                !defined(STCO_CUDA_NO_SPARSE_TC)
+#include "stco/kernel/cuda/sparse_tc/embed_nm.cuh"
+#include "stco/kernel/cuda/sparse_tc/metadata.hpp"
+#include "stco/kernel/cuda/sparse_tc/ops.cuh"
+#include "stco/kernel/cuda/sparse_tc/transposable.hpp"
+#include "stco/kernel/cuda/sparse_tc/transpose.cuh"
 #include "stco/layout/cuda/nm.cuh"
-#define STCO_CUDA_SP24 1
+#define STCO_CUDA_SPARSE_TC 1
 #endif
 #endif
 
 namespace stco::kernel::cuda {
 
-#if defined(STCO_CUDA_SP24)
-namespace sp24_glue {
+#if defined(STCO_CUDA_SPARSE_TC)
+namespace sparse_tc_glue {
 /// The nm<2,4> metadata in the sparse tensor core's register order, on the device: derived once
 /// per device entity from the host entity's (cached) instruction-order words.
 struct device_metadata {
@@ -71,7 +73,7 @@ struct device_metadata {
 inline const device_metadata& metadata_of(const stco::cuda::device_entity<nm<2, 4>>& e,
                                           stco::cuda::stream s) {
   return e.derived<device_metadata>([s, &e](const stco::cuda::device_entity_base&) {
-    const auto& m = stco::cuda::sp24::metadata(*e.host(s));
+    const auto& m = stco::cuda::sparse_tc::metadata(*e.host(s));
     const stco::cuda::stream home = e.home_stream();  // freed with the entity, on its stream
     device_metadata d{
         stco::cuda::device_buffer<std::uint32_t>(static_cast<index_t>(m.words.size()), home),
@@ -82,8 +84,8 @@ inline const device_metadata& metadata_of(const stco::cuda::device_entity<nm<2, 
   });
 }
 template <class T>
-stco::cuda::sp24::device_sp24<T> operand(const stco::cuda::device_sparse_matrix<T, nm<2, 4>>& w,
-                                         stco::cuda::stream s) {
+stco::cuda::sparse_tc::device_sparse_tc<T> operand(
+    const stco::cuda::device_sparse_matrix<T, nm<2, 4>>& w, stco::cuda::stream s) {
   const auto& m = metadata_of(w.entity(), s);
   return {w.values(), w.entity().index().words.data(), m.words.data(), m.pitch, w.rows(), w.cols()};
 }
@@ -98,9 +100,9 @@ inline const device_transposed& transposed_of(const stco::cuda::device_entity<nm
   return e.derived<device_transposed>([s, &e](const stco::cuda::device_entity_base&) {
     const auto h = e.host(s);
     device_transposed d;
-    if (!stco::cuda::sp24::is_transposable(*h)) return d;
-    const auto& t = *stco::cuda::sp24::transposed(*h);
-    const auto& m = stco::cuda::sp24::metadata(t);
+    if (!stco::cuda::sparse_tc::is_transposable(*h)) return d;
+    const auto& t = *stco::cuda::sparse_tc::transposed(*h);
+    const auto& m = stco::cuda::sparse_tc::metadata(t);
     const auto& w = t.offsets().words();
     const stco::cuda::stream home = e.home_stream();
     d.transposable = true;
@@ -180,7 +182,7 @@ inline scratch_store& scratch_of(const stco::cuda::device_entity<nm<2, 4>>& e) {
 template <class T, class Chain>
 const T* linearized_dz(const gemm_call<T, nm<2, 4>, Chain>& c) {
   if constexpr (Chain::has_activation) {
-    if (c.z && c.n % 8 == 0 && stco::cuda::sp24::detail::sm90a_available()) {
+    if (c.z && c.n % 8 == 0 && stco::cuda::sparse_tc::detail::sm90a_available()) {
       // Once per gradient object where the call comes from one; else per call, in scratch.
       return form_dz(c.dy, c.z, c.r, c.n, c.chain, c.s, c.memo, [&] {
         return scratch_of(c.w->entity()).template get<T>(c.s, scratch_store::dz_values, c.r * c.n);
@@ -206,34 +208,36 @@ bool run_linearized(const gemm_call<T, nm<2, 4>, Chain>& c) {
 
 template <class T>
 inline constexpr bool takes = std::is_same_v<T, half> || std::is_same_v<T, bfloat16>;
-}  // namespace sp24_glue
+}  // namespace sparse_tc_glue
 
 template <class T, class Chain>
-struct fast_path<op::matmul_forward, nm<2, 4>, T, Chain, std::enable_if_t<sp24_glue::takes<T>>> {
+struct fast_path<op::matmul_forward, nm<2, 4>, T, Chain,
+                 std::enable_if_t<sparse_tc_glue::takes<T>>> {
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
-    stco::cuda::sp24::forward(sp24_glue::operand(*c.w, c.s), c.x, c.n, c.out, c.chain, c.stash,
-                              c.s.get());
+    stco::cuda::sparse_tc::forward(sparse_tc_glue::operand(*c.w, c.s), c.x, c.n, c.out, c.chain,
+                                   c.stash, c.s.get());
   }
 };
 template <class T, class Chain>
-struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain, std::enable_if_t<sp24_glue::takes<T>>> {
+struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain,
+                 std::enable_if_t<sparse_tc_glue::takes<T>>> {
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
-    namespace sp = stco::cuda::sp24;
-    if (sp24_glue::run_linearized<op::matmul_grad_x>(c)) return;
+    namespace sp = stco::cuda::sparse_tc;
+    if (sparse_tc_glue::run_linearized<op::matmul_grad_x>(c)) return;
     const auto& ent = c.w->entity();
-    const auto W = sp24_glue::operand(*c.w, c.s);
+    const auto W = sparse_tc_glue::operand(*c.w, c.s);
     const index_t R = c.r, K = c.k;
-    const auto& tr = sp24_glue::transposed_of(ent, c.s);
-    auto& scratch = sp24_glue::scratch_of(ent);
+    const auto& tr = sparse_tc_glue::transposed_of(ent, c.s);
+    auto& scratch = sparse_tc_glue::scratch_of(ent);
     if (tr.transposable) {  // Wᵀ is 2:4: its values gathered, then the sparse tensor cores
       const index_t Gt = ceil_div(R, index_t{4});
-      T* wt = scratch.template get<T>(c.s, sp24_glue::scratch_store::wt_values, K * 2 * Gt);
+      T* wt = scratch.template get<T>(c.s, sparse_tc_glue::scratch_store::wt_values, K * 2 * Gt);
       sp::transpose_values(c.w->values(), W.offsets, tr.offsets.data(), wt, R, K, c.s.get());
-      const sp::device_sp24<T> WT{wt, tr.offsets.data(), tr.meta.data(), tr.pitch, K, R};
+      const sp::device_sparse_tc<T> WT{wt, tr.offsets.data(), tr.meta.data(), tr.pitch, K, R};
       sp::grad_x<T>(W, &WT, c.dy, c.z, c.n, c.chain, c.out, c.s.get());
       return;
     }
@@ -241,7 +245,7 @@ struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain, std::enable_if_t<sp24_gl
     // scratch is cudaMalloc'd (256-byte aligned), so alignment is checked on the other operands.
     const index_t ld = ceil_div(R, index_t{8}) * 8;
     if (sp::grad_x_dense_fits<T, Chain>(static_cast<const T*>(nullptr), ld, c.dy, c.n, c.out)) {
-      T* wt = scratch.template get<T>(c.s, sp24_glue::scratch_store::wt_dense, K * ld);
+      T* wt = scratch.template get<T>(c.s, sparse_tc_glue::scratch_store::wt_dense, K * ld);
       sp::decompress_transposed(c.w->values(), W.offsets, wt, R, K, ld, c.s.get());
       sp::grad_x_dense(static_cast<const T*>(wt), ld, R, K, c.dy, c.n, c.chain, c.out, c.s.get());
       return;
@@ -250,24 +254,26 @@ struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain, std::enable_if_t<sp24_gl
   }
 };
 template <class T, class Chain>
-struct fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain, std::enable_if_t<sp24_glue::takes<T>>> {
+struct fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain,
+                 std::enable_if_t<sparse_tc_glue::takes<T>>> {
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
-    namespace sp = stco::cuda::sp24;
-    if (sp24_glue::run_linearized<op::matmul_grad_w>(c)) return;
-    const auto W = sp24_glue::operand(*c.w, c.s);
+    namespace sp = stco::cuda::sparse_tc;
+    if (sparse_tc_glue::run_linearized<op::matmul_grad_w>(c)) return;
+    const auto W = sparse_tc_glue::operand(*c.w, c.s);
     const index_t ws = sp::grad_w_workspace<T, Chain>(W, c.x, c.dy, c.n);
-    float* work = ws > 0 ? sp24_glue::scratch_of(c.w->entity())
-                               .template get<float>(c.s, sp24_glue::scratch_store::dw_workspace, ws)
-                         : nullptr;
+    float* work =
+        ws > 0 ? sparse_tc_glue::scratch_of(c.w->entity())
+                     .template get<float>(c.s, sparse_tc_glue::scratch_store::dw_workspace, ws)
+               : nullptr;
     sp::grad_w(W, c.x, c.dy, c.z, c.n, c.chain, c.out, c.s.get(), sp::path::automatic, work);
   }
 };
 
-namespace sp24_glue {
-/// An N:M weight on the 2:4 paths (sp24/embed_nm.cuh): its 2:4 entity on the device (one term, or
-/// two side by side over K' = 8·⌈K/4⌉), derived once per N:M entity.
+namespace sparse_tc_glue {
+/// An N:M weight on the 2:4 paths (sparse_tc/embed_nm.cuh): its 2:4 entity on the device (one term,
+/// or two side by side over K' = 8·⌈K/4⌉), derived once per N:M entity.
 template <int N, int M>
 struct embedded24 {
   std::shared_ptr<const stco::cuda::device_entity<nm<2, 4>>> entity;
@@ -276,7 +282,7 @@ template <int N, int M>
 const embedded24<N, M>& embedded_of(const stco::cuda::device_entity<nm<N, M>>& e,
                                     stco::cuda::stream s) {
   return e.template derived<embedded24<N, M>>([s, &e](const stco::cuda::device_entity_base&) {
-    namespace sp = stco::cuda::sp24;
+    namespace sp = stco::cuda::sparse_tc;
     const auto h = e.host(s);
     std::shared_ptr<const nm_entity<2, 4>> h24;
     if constexpr (sp::terms_24<N, M> == 1)
@@ -319,7 +325,7 @@ struct embedded_values {
 /// scratch, the reduction length K' and the activations the 2:4 GEMM reads (X, or [X; 0; X; 0]).
 template <class T, int N, int M, class Chain>
 struct embedded_call {
-  static constexpr int terms = stco::cuda::sp24::terms_24<N, M>;
+  static constexpr int terms = stco::cuda::sparse_tc::terms_24<N, M>;
   const std::shared_ptr<const stco::cuda::device_entity<nm<2, 4>>>& e24;
   stco::cuda::device_sparse_matrix<T, nm<2, 4>>& w24;
   scratch_store& scratch;
@@ -334,9 +340,9 @@ struct embedded_call {
         scratch(scratch_of(*e24)),
         k(terms == 1 ? c.k : 8 * ceil_div(c.k, index_t{4})) {
     if (gather)
-      stco::cuda::sp24::gather_embedded<N, M>(c.w->values(), c.w->entity().index().words.data(),
-                                              e24->index().words.data(), w24.buffer().data(), c.r,
-                                              c.k, c.s.get());
+      stco::cuda::sparse_tc::gather_embedded<N, M>(
+          c.w->values(), c.w->entity().index().words.data(), e24->index().words.data(),
+          w24.buffer().data(), c.r, c.k, c.s.get());
   }
   /// X as the 2:4 GEMM reads it.
   const T* x(const gemm_call<T, nm<N, M>, Chain>& c) {
@@ -344,7 +350,7 @@ struct embedded_call {
       return c.x;
     } else {
       T* xs = scratch.template get<T>(c.s, scratch_store::x_stacked, k * c.n);
-      stco::cuda::sp24::stack_activations(c.x, xs, c.k, c.n, c.s.get());
+      stco::cuda::sparse_tc::stack_activations(c.x, xs, c.k, c.n, c.s.get());
       return xs;
     }
   }
@@ -355,30 +361,30 @@ struct embedded_call {
   }
 };
 template <int N, int M, class T>
-inline constexpr bool runs_on_24 = takes<T> && (stco::cuda::sp24::embeds_in_24<N, M> ||
-                                                stco::cuda::sp24::splits_in_24<N, M>);
-}  // namespace sp24_glue
+inline constexpr bool runs_on_24 = takes<T> && (stco::cuda::sparse_tc::embeds_in_24<N, M> ||
+                                                stco::cuda::sparse_tc::splits_in_24<N, M>);
+}  // namespace sparse_tc_glue
 
 // Every other N:M mask on the nm<2,4> paths above, through its one- or two-term 2:4 form.
 template <int N, int M, class T, class Chain>
 struct fast_path<op::matmul_forward, nm<N, M>, T, Chain,
-                 std::enable_if_t<sp24_glue::runs_on_24<N, M, T>>> {
+                 std::enable_if_t<sparse_tc_glue::runs_on_24<N, M, T>>> {
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
-    sp24_glue::embedded_call<T, N, M, Chain> e(c, true);
+    sparse_tc_glue::embedded_call<T, N, M, Chain> e(c, true);
     fast_path<op::matmul_forward, nm<2, 4>, T, Chain>::run(e.on_24(c, e.x(c), c.out));
   }
 };
 template <int N, int M, class T, class Chain>
 struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
-                 std::enable_if_t<sp24_glue::runs_on_24<N, M, T>>> {
+                 std::enable_if_t<sparse_tc_glue::runs_on_24<N, M, T>>> {
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
-    namespace sp = stco::cuda::sp24;
-    using S = sp24_glue::scratch_store;
-    using E = sp24_glue::embedded_call<T, N, M, Chain>;
+    namespace sp = stco::cuda::sparse_tc;
+    using S = sparse_tc_glue::scratch_store;
+    using E = sparse_tc_glue::embedded_call<T, N, M, Chain>;
     E e(c, true);
     if constexpr (E::terms == 1) {
       fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(e.on_24(c, nullptr, c.out));
@@ -389,7 +395,7 @@ struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
       // and a sum of halves.
       const T* dz = c.dy;
       if constexpr (Chain::has_activation)
-        dz = sp24_glue::linearized_dz(e.on_24(c, nullptr, c.out));
+        dz = sparse_tc_glue::linearized_dz(e.on_24(c, nullptr, c.out));
       // The chain the dense GEMM applies: linear once dZ is formed.
       const auto chain = [&] {
         if constexpr (Chain::has_activation)
@@ -416,20 +422,20 @@ struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
 };
 template <int N, int M, class T, class Chain>
 struct fast_path<op::matmul_grad_w, nm<N, M>, T, Chain,
-                 std::enable_if_t<sp24_glue::runs_on_24<N, M, T>>> {
+                 std::enable_if_t<sparse_tc_glue::runs_on_24<N, M, T>>> {
   static constexpr bool available = true;
   static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
   static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
     // dW reads only the 2:4 index side of W, so W's values are not gathered here.
-    sp24_glue::embedded_call<T, N, M, Chain> e(c, false);
-    T* dw24 = e.scratch.template get<T>(c.s, sp24_glue::scratch_store::dw_embedded,
+    sparse_tc_glue::embedded_call<T, N, M, Chain> e(c, false);
+    T* dw24 = e.scratch.template get<T>(c.s, sparse_tc_glue::scratch_store::dw_embedded,
                                         e.e24->compressed_shape().size());
     fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain>::run(e.on_24(c, e.x(c), dw24));
-    stco::cuda::sp24::scatter_embedded<N, M>(
+    stco::cuda::sparse_tc::scatter_embedded<N, M>(
         static_cast<const T*>(dw24), c.w->entity().index().words.data(),
         e.e24->index().words.data(), c.out, c.r, c.k, c.s.get());
   }
 };
-#endif  // STCO_CUDA_SP24
+#endif  // STCO_CUDA_SPARSE_TC
 
 }  // namespace stco::kernel::cuda
