@@ -4,19 +4,27 @@
 #include <cuda_runtime.h>
 
 #include "stco/core/cuda/check.cuh"
+#include "stco/core/cuda/options.cuh"
 
 namespace stco::cuda {
 
-/// A non-owning handle to a CUDA stream (the default stream when built from nullptr).
+/// A non-owning handle to a CUDA stream (the default stream when built from nullptr), and the
+/// options (options.cuh) the calls made on it run with.
 class stream {
  public:
   constexpr explicit stream(cudaStream_t s = nullptr) noexcept : s_(s) {}
+  stream(cudaStream_t s, const cuda::options& o) noexcept : s_(s), o_(o) {}
   constexpr cudaStream_t get() const noexcept { return s_; }
+  /// The options of the calls made through this handle.
+  const cuda::options& options() const noexcept { return o_; }
+  /// The same stream with other options.
+  stream with(const cuda::options& o) const noexcept { return stream(s_, o); }
   /// Blocks until all work queued on the stream is done; throws cuda_error on a failure.
   void synchronize() const { STCO_CUDA_CHECK(cudaStreamSynchronize(s_)); }
 
  private:
   cudaStream_t s_;
+  cuda::options o_{};
 };
 
 /// An owning, non-blocking CUDA stream, destroyed with the object.
