@@ -1,6 +1,7 @@
 // stco/kernel/cuda/conv2d.cuh — the CUDA drivers of NHWC convolution as an implicit GEMM
-// (K = KH·KW·Cin/groups) and its gradients: a fast kernel where registered and applicable, else
-// the portable tiled kernels (groups == 1) or the per-output kernels (grouped, depthwise).
+// (K = KH·KW·Cin/groups) and its gradients: each runs the route the planner gives (planner.cuh), a
+// family's kernel or the portable tiled kernels (groups == 1) or per-output kernels (grouped,
+// depthwise).
 #pragma once
 
 #include <algorithm>
@@ -14,7 +15,8 @@ namespace stco::kernel::cuda {
 template <class T, class L, class Chain>
 void conv2d_forward(const conv_call<T, L, Chain>& c) {
   check_device_value_type<T>();
-  if (try_fast_path<op::conv2d_forward, L, T, Chain>(c)) return;
+  if (run_family<op::conv2d_forward, L, T, Chain>(plan<op::conv2d_forward, L, T, Chain>(c), c))
+    return;
   using V = typename stco::cuda::device_entity<L>::view_type;
   using out_t = epilogue_out<T, Chain, true>;
   const conv_dims d = conv_dims::of(c.g);
@@ -33,7 +35,8 @@ void conv2d_forward(const conv_call<T, L, Chain>& c) {
 template <class T, class L, class Chain>
 void conv2d_grad_x(const conv_call<T, L, Chain>& c) {
   check_device_value_type<T>();
-  if (try_fast_path<op::conv2d_grad_x, L, T, Chain>(c)) return;
+  if (run_family<op::conv2d_grad_x, L, T, Chain>(plan<op::conv2d_grad_x, L, T, Chain>(c), c))
+    return;
   using TT = transposed_traversal<L>;
   const conv_dims d = conv_dims::of(c.g);
   const auto tv = TT::of(c.w->entity(), c.s);
@@ -58,7 +61,8 @@ void conv2d_grad_w(const conv_call<T, L, Chain>& c) {
   check_device_value_type<T>();
   const index_t slots = c.w->value_count();
   if (slots > 0) STCO_CUDA_CHECK(cudaMemsetAsync(c.out, 0, slots * sizeof(T), c.s.get()));
-  if (try_fast_path<op::conv2d_grad_w, L, T, Chain>(c)) return;
+  if (run_family<op::conv2d_grad_w, L, T, Chain>(plan<op::conv2d_grad_w, L, T, Chain>(c), c))
+    return;
   const conv_dims d = conv_dims::of(c.g);
   if (d.groups == 1) {
     using V = typename stco::cuda::device_entity<L>::view_type;

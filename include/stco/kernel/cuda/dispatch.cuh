@@ -1,40 +1,34 @@
-// stco/kernel/cuda/dispatch.cuh — where a fast kernel plugs in. The drivers (matmul.cuh,
-// conv2d.cuh) ask fast_path<Op, L, T, Chain> first and run the portable kernel when it is not
-// available or not applicable to the call's shapes.
+// stco/kernel/cuda/dispatch.cuh — what a CUDA call is, and where a kernel family plugs in. The
+// drivers (matmul.cuh, conv2d.cuh) ask the planner (planner.cuh) for the call's route; the planner
+// asks the family's fast_path specialization, which either plans one of its kernels or declines
+// with a reason, and the portable kernels run what no family takes.
 //
-// To add a fast kernel, specialize fast_path (in the glue header fast_paths.cuh) for the
-// combinations it handles, e.g. nm<2,4> half:
+// A family specializes fast_path<Op, L, T, Chain> for the combinations it handles, e.g. nm<2,4>
+// half:
 //
 //   template <class Chain>
 //   struct fast_path<op::matmul_forward, nm<2, 4>, half, Chain> {
 //     static constexpr bool available = true;
-//     static bool applicable(const gemm_call<half, nm<2, 4>, Chain>& c) { return c.k % 64 == 0; }
-//     static void run(const gemm_call<half, nm<2, 4>, Chain>& c) { /* launch on c.s */ }
+//     static route plan(const gemm_call<half, nm<2, 4>, Chain>& c);   // no launch, no side effect
+//     static void run(const gemm_call<half, nm<2, 4>, Chain>& c, const route& r);   // runs r
 //   };
 //
-// A call carries raw device pointers, sizes, the epilogue chain (trivially copyable, usable in
-// device code) and the stream; `w` gives the device entity, whose derived<Map>() cache is where a
-// kernel keeps its metadata order (built once per entity, shared by every call on it).
+// plan() must decide everything run() does: run() follows the route and never falls back on its
+// own, so the route printed by stco::cuda::explain is the kernel that runs. A call carries raw
+// device pointers, sizes, the epilogue chain (trivially copyable, usable in device code) and the
+// stream with its options; `w` gives the device entity, whose derived<Map>() cache is where a
+// kernel keeps its index maps (built once per entity, shared by every call on it).
 #pragma once
 
-#include <atomic>
+#include <type_traits>
 
 #include "stco/core/cuda/stream.cuh"
 #include "stco/expr/conv_params.hpp"
 #include "stco/kernel/cuda/dz_memo.cuh"
+#include "stco/kernel/cuda/route.cuh"
 #include "stco/layout/cuda/device_sparse_matrix.cuh"
 
 namespace stco::kernel::cuda {
-
-/// The ops a kernel implements.
-enum class op {
-  matmul_forward,
-  matmul_grad_x,
-  matmul_grad_w,
-  conv2d_forward,
-  conv2d_grad_x,
-  conv2d_grad_w
-};
 
 /// One GEMM-shaped call: forward   out = Y [R, N] = chain(W·X), stash ← activation input;
 ///                       grad_x    out = dX [K, N] = Wᵀ·dZ;
@@ -70,38 +64,16 @@ struct conv_call {
   dz_memo* memo;
 };
 
-namespace toggle {
-inline std::atomic<bool>& fast_paths_flag() {
-  static std::atomic<bool> on{true};
-  return on;
-}
-}  // namespace toggle
+template <class Call>
+struct is_conv_call : std::false_type {};
+template <class T, class L, class Chain>
+struct is_conv_call<conv_call<T, L, Chain>> : std::true_type {};
 
-/// Whether registered fast kernels may run (true by default).
-inline bool fast_paths_enabled() { return toggle::fast_paths_flag().load(); }
-/// Turns the fast kernels on or off for every later call (off: the portable kernels run; tests
-/// compare both).
-inline void set_fast_paths(bool on) { toggle::fast_paths_flag().store(on); }
-
-/// No fast kernel: the portable one runs. Specializations set `available` and provide
-/// `static bool applicable(const call&)` and `static void run(const call&)`.
+/// No family takes the combination: the portable kernels run. Specializations set `available`
+/// and provide `static route plan(const call&)` and `static void run(const call&, const route&)`.
 template <op Op, class L, class T, class Chain, class = void>
 struct fast_path {
   static constexpr bool available = false;
 };
-
-/// Runs the fast kernel for the call if one is available and applicable; false otherwise.
-template <op Op, class L, class T, class Chain, class Call>
-bool try_fast_path(const Call& c) {
-  using F = fast_path<Op, L, T, Chain>;
-  if constexpr (F::available) {
-    if (fast_paths_enabled() && F::applicable(c)) {
-      F::run(c);
-      return true;
-    }
-  }
-  (void)c;
-  return false;
-}
 
 }  // namespace stco::kernel::cuda

@@ -1,36 +1,33 @@
-// stco/kernel/cuda/fast_paths.cuh — the fast kernels wired into dispatch (specializations of
-// fast_path, see dispatch.cuh). Everything they do not take runs the portable kernels.
+// stco/kernel/cuda/fast_paths.cuh — the tensor-core families wired into the planner
+// (specializations of fast_path, see dispatch.cuh and planner.cuh): each plans its route for a
+// call, then runs exactly that route. Everything they do not take runs the portable kernels.
 //
-//   gather_tc (kernel/cuda/gather_tc/)  tile_wise, tile_vector, block, channel, dense in
-//   half/bfloat16:
-//                                 gather into shared memory + dense tensor-core MMA; matmul and
-//                                 conv2d with groups = 1 (their conv_applicable decides).
-//   sparse_tc (kernel/cuda/sparse_tc/)      nm<2,4> in half/bfloat16 on the sparse tensor cores
-//   (mma.sp,
-//                                 wgmma.sp on sm_90a), metadata in instruction order cached in
-//                                 the device entity; matmul forward, dX and dW.
-//                                 dX: a transposable mask (sparse_tc/transposable.hpp; prune with
-//                                 stco::cuda::sparse_tc::prune_transposable) runs Wᵀ·dZ on the
-//                                 sparse tensor cores, Wᵀ's entity and metadata derived once per
-//                                 entity and its values gathered per call; any other mask
-//                                 decompresses Wᵀ densely per call (one kernel) and runs the dense
-//                                 wgmma kernel on sm_90a (else mma.sync from shared memory). dW is
-//                                 written in the value type directly; a split reduction
-//                                 accumulates in a float workspace. A chain with an activation
-//                                 has dZ formed in scratch first (one elementwise kernel) so the
-//                                 sm90 kernels run it as the linear problem. Scratch buffers are
-//                                 cached per (entity, stream): no allocation or host sync per call
-//                                 in steady state.
-//                                 Every other N:M mask (sparse_tc/embed_nm.cuh) runs the same
-//                                 kernels on a 2:4 entity derived once per entity: one term where
-//                                 each quad keeps at most two (1:2, 1:4, 1:8, 2:8, …), else two
-//                                 terms side by side over [X; X] (4:8, 2:3, 5:16, …: W = Wa + Wb,
-//                                 the dense amount of work at the sparse rate); values gathered
-//                                 into 2:4 order per call, dW scattered back, dX's halves summed.
+// gather_tc (kernel/cuda/gather_tc/): tile_wise, tile_vector, block, channel and dense in half or
+//   bfloat16. The kept columns of a tile are gathered into shared memory and multiplied as a dense
+//   tensor-core GEMM; matmul, and conv2d with groups = 1 (conv_applicable decides).
 //
-// set_fast_paths(false) (dispatch.cuh) routes every call to the portable kernels at run time;
-// defining STCO_CUDA_NO_FAST_PATHS (or STCO_CUDA_NO_GATHER_TC / STCO_CUDA_NO_SPARSE_TC) leaves them
-// out of the build (portable kernels only, shorter compiles).
+// sparse_tc (kernel/cuda/sparse_tc/): nm<2,4> in half or bfloat16 on the sparse tensor cores
+//   (mma.sp; wgmma.sp on sm_90a), its metadata in instruction order cached in the device entity;
+//   matmul forward, dX and dW.
+//   - dX: a transposable mask (sparse_tc/transposable.hpp; prune with
+//     stco::cuda::sparse_tc::prune_transposable_weight) runs Wᵀ·dZ on the sparse tensor cores,
+//     Wᵀ's entity and metadata derived once per entity and its values gathered per call; any other
+//     mask decompresses Wᵀ densely per call (one kernel) and runs the dense wgmma kernel on sm_90a
+//     (else mma.sync from shared memory).
+//   - dW is written in the value type directly; a split reduction accumulates in a float workspace.
+//   - A chain with an activation has dZ formed in scratch first (one elementwise kernel) so that the
+//     sm90 kernels run the linear problem. Scratch buffers are cached per (entity, stream): no
+//     allocation or host sync per call in steady state.
+//   - Every other N:M mask (sparse_tc/embed_nm.cuh) runs the same kernels on a 2:4 entity derived
+//     once per entity: one term where each quad keeps at most two (1:2, 1:4, 1:8, 2:8, …), else two
+//     terms side by side over [X; X] (4:8, 2:3, 5:16, …: W = Wa + Wb, the dense amount of work at
+//     the sparse rate); values gathered into 2:4 order per call, dW scattered back, dX's halves
+//     summed.
+//
+// options::fast_kernels = false on the stream (core/cuda/options.cuh) routes a call to the portable
+// kernels at run time; defining STCO_CUDA_NO_FAST_PATHS (or STCO_CUDA_NO_GATHER_TC /
+// STCO_CUDA_NO_SPARSE_TC) leaves the families out of the build (portable kernels only, shorter
+// compiles).
 #pragma once
 
 #include <cstdint>
@@ -177,33 +174,46 @@ inline scratch_store& scratch_of(const stco::cuda::device_entity<nm<2, 4>>& e) {
            }).store;
 }
 
-/// With an activation in the chain, on an sm_90a device with N % 8 == 0: dZ formed in scratch
-/// and the call rerun as the linear one (nullptr otherwise: the sm80 kernels form dZ inline).
+/// Whether dZ is formed into memory first so that the sm90 kernels run the gradient as the
+/// linear call: an activation in the chain, on an sm_90a device, N % 8 == 0.
 template <class T, class Chain>
-const T* linearized_dz(const gemm_call<T, nm<2, 4>, Chain>& c) {
-  if constexpr (Chain::has_activation) {
-    if (c.z && c.n % 8 == 0 && stco::cuda::sparse_tc::detail::sm90a_available()) {
-      // Once per gradient object where the call comes from one; else per call, in scratch.
-      return form_dz(c.dy, c.z, c.r, c.n, c.chain, c.s, c.memo, [&] {
-        return scratch_of(c.w->entity()).template get<T>(c.s, scratch_store::dz_values, c.r * c.n);
-      });
-    }
-  }
-  (void)c;
-  return nullptr;
-}
-/// Runs gradient op O as the linear call on dZ when linearized_dz forms it; false otherwise.
-template <op O, class T, class Chain>
-bool run_linearized(const gemm_call<T, nm<2, 4>, Chain>& c) {
-  if constexpr (Chain::has_activation) {
-    if (const T* dz = linearized_dz(c)) {
-      fast_path<O, nm<2, 4>, T, stco::chain<>>::run(
-          {c.w, c.x, dz, nullptr, c.out, nullptr, stco::chain<>{}, c.r, c.k, c.n, c.s, nullptr});
-      return true;
-    }
-  }
+bool forms_dz(const gemm_call<T, nm<2, 4>, Chain>& c) {
+  if constexpr (Chain::has_activation)
+    return c.z && c.n % 8 == 0 && stco::cuda::sparse_tc::detail::sm90a_available();
   (void)c;
   return false;
+}
+/// dZ formed once per gradient object where the call comes from one; else per call, in scratch.
+template <class T, class Chain>
+const T* formed_dz(const gemm_call<T, nm<2, 4>, Chain>& c) {
+  return form_dz(c.dy, c.z, c.r, c.n, c.chain, c.s, c.memo, [&] {
+    return scratch_of(c.w->entity()).template get<T>(c.s, scratch_store::dz_values, c.r * c.n);
+  });
+}
+/// The call as the linear one on dZ (dz: formed_dz's result, or a stand-in when planning).
+template <class T, class Chain>
+gemm_call<T, nm<2, 4>, stco::chain<>> linear_on(const gemm_call<T, nm<2, 4>, Chain>& c,
+                                                const T* dz) {
+  return {c.w, c.x, dz, nullptr, c.out, nullptr, stco::chain<>{}, c.r, c.k, c.n, c.s, nullptr};
+}
+/// A 16-byte aligned stand-in for a buffer the call allocates (planning reads only its alignment).
+template <class T>
+T* allocated_stand_in() {
+  return reinterpret_cast<T*>(std::uintptr_t{256});
+}
+inline route sparse_route(op o, kernel_name k, instruction i, int bn = 0) {
+  route r;
+  r.operation = o;
+  r.family = cuda::family::sparse_tc;
+  r.kernel = k;
+  r.instruction = i;
+  r.tile_n = bn;
+  return r;
+}
+inline const char* no_sm90a() {
+  return stco::cuda::sparse_tc::detail::sm90a_available()
+             ? nullptr
+             : "sm_80 form: this device does not run the binary's sm_90a code";
 }
 
 template <class T>
@@ -214,60 +224,160 @@ template <class T, class Chain>
 struct fast_path<op::matmul_forward, nm<2, 4>, T, Chain,
                  std::enable_if_t<sparse_tc_glue::takes<T>>> {
   static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
-  static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
-    stco::cuda::sparse_tc::forward(sparse_tc_glue::operand(*c.w, c.s), c.x, c.n, c.out, c.chain,
-                                   c.stash, c.s.get());
+  static route plan(const gemm_call<T, nm<2, 4>, Chain>& c) {
+    namespace g = sparse_tc_glue;
+    const int bn = c.s.options().sparse_tc.sparse_bn == 128 ? 128 : 256;
+    if (const char* why = g::no_sm90a()) {
+      route r = g::sparse_route(op::matmul_forward, kernel_name::sparse_gemm, instruction::mma_sp);
+      r.why = why;
+      return r;
+    }
+    if (stco::cuda::sparse_tc::forward_sm90_fits(g::operand(*c.w, c.s), c.x, c.n, c.out))
+      return g::sparse_route(op::matmul_forward, kernel_name::sparse_gemm, instruction::wgmma_sp,
+                             bn);
+    route r = g::sparse_route(op::matmul_forward, kernel_name::sparse_gemm, instruction::mma_sp);
+    r.why = "sm_80 form: ⌈K/4⌉ % 4 != 0, N % 8 != 0 or an operand not 16-byte aligned";
+    return r;
+  }
+  static void run(const gemm_call<T, nm<2, 4>, Chain>& c, const route& r) {
+    namespace sp = stco::cuda::sparse_tc;
+    const sp::path p = r.instruction == instruction::wgmma_sp ? sp::path::sm90 : sp::path::sm80;
+    sp::forward(sparse_tc_glue::operand(*c.w, c.s), c.x, c.n, c.out, c.chain, c.stash, c.s.get(), p,
+                r.tile_n);
   }
 };
 template <class T, class Chain>
 struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain,
                  std::enable_if_t<sparse_tc_glue::takes<T>>> {
   static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
-  static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
+  static route plan(const gemm_call<T, nm<2, 4>, Chain>& c) {
+    namespace g = sparse_tc_glue;
     namespace sp = stco::cuda::sparse_tc;
-    if (sparse_tc_glue::run_linearized<op::matmul_grad_x>(c)) return;
-    const auto& ent = c.w->entity();
-    const auto W = sparse_tc_glue::operand(*c.w, c.s);
-    const index_t R = c.r, K = c.k;
-    const auto& tr = sparse_tc_glue::transposed_of(ent, c.s);
-    auto& scratch = sparse_tc_glue::scratch_of(ent);
+    if constexpr (Chain::has_activation) {
+      if (g::forms_dz(c)) {
+        route r = fast_path<op::matmul_grad_x, nm<2, 4>, T, stco::chain<>>::plan(
+            g::linear_on(c, g::allocated_stand_in<T>()));
+        r.dz_formed = true;
+        return r;
+      }
+    }
+    const auto& tr = g::transposed_of(c.w->entity(), c.s);
+    const int bn = c.s.options().sparse_tc.sparse_bn == 128 ? 128 : 256;
     if (tr.transposable) {  // Wᵀ is 2:4: its values gathered, then the sparse tensor cores
+      const sp::device_sparse_tc<T> WT{
+          g::allocated_stand_in<T>(), tr.offsets.data(), tr.meta.data(), tr.pitch, c.k, c.r};
+      if (const char* why = g::no_sm90a()) {
+        route r = g::sparse_route(op::matmul_grad_x, kernel_name::sparse_gemm, instruction::mma_sp);
+        r.why = why;
+        return r;
+      }
+      if (sp::grad_x_sm90_fits<T, Chain>(WT, c.dy, c.n, c.out))
+        return g::sparse_route(op::matmul_grad_x, kernel_name::sparse_gemm, instruction::wgmma_sp,
+                               bn);
+      route r = g::sparse_route(op::matmul_grad_x, kernel_name::sparse_gemm, instruction::mma_sp);
+      r.why =
+          "sm_80 form: an activation in the chain, ⌈R/4⌉ % 4 != 0, N % 8 != 0 or an operand "
+          "not 16-byte aligned";
+      return r;
+    }
+    // Any other mask: Wᵀ decompressed densely, then the dense wgmma kernel (the scratch is
+    // cudaMalloc'd, so alignment is checked on the other operands).
+    const index_t ld = ceil_div(c.r, index_t{8}) * 8;
+    if (sp::grad_x_dense_fits<T, Chain>(static_cast<const T*>(nullptr), ld, c.dy, c.n, c.out)) {
+      route r = g::sparse_route(op::matmul_grad_x, kernel_name::dense_transposed,
+                                instruction::wgmma, 256);
+      r.why = "Wᵀ is not 2:4 (the mask is not transposable): Wᵀ decompressed densely";
+      return r;
+    }
+    route r =
+        g::sparse_route(op::matmul_grad_x, kernel_name::decompressed_tiles, instruction::mma_sync);
+    r.why =
+        "Wᵀ is not 2:4, and the dense wgmma kernel does not take the call (sm_90a device, "
+        "no activation, N % 8 == 0, 16-byte aligned operands)";
+    return r;
+  }
+  static void run(const gemm_call<T, nm<2, 4>, Chain>& c, const route& r) {
+    namespace sp = stco::cuda::sparse_tc;
+    namespace g = sparse_tc_glue;
+    if constexpr (Chain::has_activation) {
+      if (r.dz_formed) {
+        fast_path<op::matmul_grad_x, nm<2, 4>, T, stco::chain<>>::run(
+            g::linear_on(c, g::formed_dz(c)), r);
+        return;
+      }
+    }
+    const auto& ent = c.w->entity();
+    const auto W = g::operand(*c.w, c.s);
+    const index_t R = c.r, K = c.k;
+    auto& scratch = g::scratch_of(ent);
+    if (r.kernel == kernel_name::sparse_gemm) {
+      const auto& tr = g::transposed_of(ent, c.s);
       const index_t Gt = ceil_div(R, index_t{4});
-      T* wt = scratch.template get<T>(c.s, sparse_tc_glue::scratch_store::wt_values, K * 2 * Gt);
+      T* wt = scratch.template get<T>(c.s, g::scratch_store::wt_values, K * 2 * Gt);
       sp::transpose_values(c.w->values(), W.offsets, tr.offsets.data(), wt, R, K, c.s.get());
       const sp::device_sparse_tc<T> WT{wt, tr.offsets.data(), tr.meta.data(), tr.pitch, K, R};
-      sp::grad_x<T>(W, &WT, c.dy, c.z, c.n, c.chain, c.out, c.s.get());
-      return;
-    }
-    // Any other mask: Wᵀ decompressed densely (one kernel), then the dense wgmma kernel. The
-    // scratch is cudaMalloc'd (256-byte aligned), so alignment is checked on the other operands.
-    const index_t ld = ceil_div(R, index_t{8}) * 8;
-    if (sp::grad_x_dense_fits<T, Chain>(static_cast<const T*>(nullptr), ld, c.dy, c.n, c.out)) {
-      T* wt = scratch.template get<T>(c.s, sparse_tc_glue::scratch_store::wt_dense, K * ld);
+      const sp::path p = r.instruction == instruction::wgmma_sp ? sp::path::sm90 : sp::path::sm80;
+      sp::grad_x<T>(W, &WT, c.dy, c.z, c.n, c.chain, c.out, c.s.get(), p, r.tile_n);
+    } else if (r.kernel == kernel_name::dense_transposed) {
+      const index_t ld = ceil_div(R, index_t{8}) * 8;
+      T* wt = scratch.template get<T>(c.s, g::scratch_store::wt_dense, K * ld);
       sp::decompress_transposed(c.w->values(), W.offsets, wt, R, K, ld, c.s.get());
       sp::grad_x_dense(static_cast<const T*>(wt), ld, R, K, c.dy, c.n, c.chain, c.out, c.s.get());
-      return;
+    } else {
+      sp::grad_x<T>(W, nullptr, c.dy, c.z, c.n, c.chain, c.out, c.s.get(), sp::path::sm80);
     }
-    sp::grad_x<T>(W, nullptr, c.dy, c.z, c.n, c.chain, c.out, c.s.get());
   }
 };
 template <class T, class Chain>
 struct fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain,
                  std::enable_if_t<sparse_tc_glue::takes<T>>> {
   static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, nm<2, 4>, Chain>&) { return true; }
-  static void run(const gemm_call<T, nm<2, 4>, Chain>& c) {
+  static route plan(const gemm_call<T, nm<2, 4>, Chain>& c) {
+    namespace g = sparse_tc_glue;
     namespace sp = stco::cuda::sparse_tc;
-    if (sparse_tc_glue::run_linearized<op::matmul_grad_w>(c)) return;
-    const auto W = sparse_tc_glue::operand(*c.w, c.s);
-    const index_t ws = sp::grad_w_workspace<T, Chain>(W, c.x, c.dy, c.n);
-    float* work =
-        ws > 0 ? sparse_tc_glue::scratch_of(c.w->entity())
-                     .template get<float>(c.s, sparse_tc_glue::scratch_store::dw_workspace, ws)
-               : nullptr;
-    sp::grad_w(W, c.x, c.dy, c.z, c.n, c.chain, c.out, c.s.get(), sp::path::automatic, work);
+    if constexpr (Chain::has_activation) {
+      if (g::forms_dz(c)) {
+        route r = fast_path<op::matmul_grad_w, nm<2, 4>, T, stco::chain<>>::plan(
+            g::linear_on(c, g::allocated_stand_in<T>()));
+        r.dz_formed = true;
+        return r;
+      }
+    }
+    const int bn = c.s.options().sparse_tc.dense_bn == 128 ? 128 : 256;
+    const auto p = sp::detail::plan_grad_w<T, Chain>(g::operand(*c.w, c.s), c.x, c.dy, c.n,
+                                                     sp::path::automatic, bn);
+    if (p.sm90) {
+      route r = g::sparse_route(op::matmul_grad_w, kernel_name::compressed_grad_w,
+                                instruction::wgmma, p.bn);
+      r.splits = p.splits;
+      return r;
+    }
+    route r =
+        g::sparse_route(op::matmul_grad_w, kernel_name::compressed_grad_w, instruction::mma_sync);
+    const char* why = g::no_sm90a();
+    r.why = why ? why
+                : "sm_80 form: an activation in the chain, N % 8 != 0 or an operand not 16-byte "
+                  "aligned";
+    return r;
+  }
+  static void run(const gemm_call<T, nm<2, 4>, Chain>& c, const route& r) {
+    namespace sp = stco::cuda::sparse_tc;
+    namespace g = sparse_tc_glue;
+    if constexpr (Chain::has_activation) {
+      if (r.dz_formed) {
+        fast_path<op::matmul_grad_w, nm<2, 4>, T, stco::chain<>>::run(
+            g::linear_on(c, g::formed_dz(c)), r);
+        return;
+      }
+    }
+    const auto W = g::operand(*c.w, c.s);
+    const sp::path p = r.instruction == instruction::wgmma ? sp::path::sm90 : sp::path::sm80;
+    const int bn = r.tile_n > 0 ? r.tile_n : 256;
+    const index_t ws = sp::grad_w_workspace<T, Chain>(W, c.x, c.dy, c.n, p, bn);
+    float* work = ws > 0 ? g::scratch_of(c.w->entity())
+                               .template get<float>(c.s, g::scratch_store::dw_workspace, ws)
+                         : nullptr;
+    sp::grad_w(W, c.x, c.dy, c.z, c.n, c.chain, c.out, c.s.get(), p, work, bn);
   }
 };
 
@@ -370,52 +480,80 @@ template <int N, int M, class T, class Chain>
 struct fast_path<op::matmul_forward, nm<N, M>, T, Chain,
                  std::enable_if_t<sparse_tc_glue::runs_on_24<N, M, T>>> {
   static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
-  static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
+  using F24 = fast_path<op::matmul_forward, nm<2, 4>, T, Chain>;
+  static route plan(const gemm_call<T, nm<N, M>, Chain>& c) {
+    sparse_tc_glue::embedded_call<T, N, M, Chain> e(c, false);
+    const T* x = e.terms == 1 ? c.x : sparse_tc_glue::allocated_stand_in<T>();
+    route r = F24::plan(e.on_24(c, x, c.out));
+    r.terms = e.terms;
+    return r;
+  }
+  static void run(const gemm_call<T, nm<N, M>, Chain>& c, const route& r) {
     sparse_tc_glue::embedded_call<T, N, M, Chain> e(c, true);
-    fast_path<op::matmul_forward, nm<2, 4>, T, Chain>::run(e.on_24(c, e.x(c), c.out));
+    F24::run(e.on_24(c, e.x(c), c.out), r);
   }
 };
 template <int N, int M, class T, class Chain>
 struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
                  std::enable_if_t<sparse_tc_glue::runs_on_24<N, M, T>>> {
   static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
-  static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
+  using F24 = fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>;
+  using E = sparse_tc_glue::embedded_call<T, N, M, Chain>;
+  // With two terms, Wᵀ = Waᵀ + Wbᵀ is decoded densely (the terms' supports are disjoint) and
+  // multiplied once over K: the dense amount of work once, where the 2:4 path would decode
+  // [K', R] and do it twice. That needs dZ in memory and the sm_90a dense kernel; otherwise the
+  // two-term product and a sum of halves.
+  static route plan(const gemm_call<T, nm<N, M>, Chain>& c) {
+    namespace g = sparse_tc_glue;
+    E e(c, false);
+    if constexpr (E::terms == 2) {
+      const bool dz = !Chain::has_activation || g::forms_dz(e.on_24(c, nullptr, c.out));
+      const index_t ld = ceil_div(c.r, index_t{8}) * 8;
+      if (dz && stco::cuda::sparse_tc::grad_x_dense_fits<T, stco::chain<>>(
+                    static_cast<const T*>(nullptr), ld, c.dy, c.n, c.out)) {
+        route r = g::sparse_route(op::matmul_grad_x, kernel_name::dense_transposed,
+                                  instruction::wgmma, 256);
+        r.terms = 2;
+        r.dz_formed = Chain::has_activation;
+        r.why = "two 2:4 terms: their Wᵀ summed densely, one dense GEMM";
+        return r;
+      }
+      route r = F24::plan(e.on_24(c, nullptr, g::allocated_stand_in<T>()));
+      r.terms = 2;
+      return r;
+    } else {
+      route r = F24::plan(e.on_24(c, nullptr, c.out));
+      r.terms = 1;
+      return r;
+    }
+  }
+  static void run(const gemm_call<T, nm<N, M>, Chain>& c, const route& r) {
     namespace sp = stco::cuda::sparse_tc;
     using S = sparse_tc_glue::scratch_store;
-    using E = sparse_tc_glue::embedded_call<T, N, M, Chain>;
     E e(c, true);
     if constexpr (E::terms == 1) {
-      fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(e.on_24(c, nullptr, c.out));
+      F24::run(e.on_24(c, nullptr, c.out), r);
     } else {
-      // Two terms: Wᵀ = Waᵀ + Wbᵀ decoded densely (the terms' supports are disjoint), then one
-      // dense GEMM over K — the dense amount of work once, where the 2:4 path would decode
-      // [K', R] and do it twice. Needs the sm_90a dense kernel; otherwise the two-term product
-      // and a sum of halves.
-      const T* dz = c.dy;
-      if constexpr (Chain::has_activation)
-        dz = sparse_tc_glue::linearized_dz(e.on_24(c, nullptr, c.out));
-      // The chain the dense GEMM applies: linear once dZ is formed.
-      const auto chain = [&] {
+      if (r.kernel == kernel_name::dense_transposed) {
+        const T* dz = c.dy;
         if constexpr (Chain::has_activation)
-          return stco::chain<>{};
-        else
-          return c.chain;
-      }();
-      const index_t ld = ceil_div(c.r, index_t{8}) * 8;
-      if (dz && sp::grad_x_dense_fits<T, std::decay_t<decltype(chain)>>(
-                    static_cast<const T*>(nullptr), ld, dz, c.n, c.out)) {
+          dz = sparse_tc_glue::formed_dz(e.on_24(c, nullptr, c.out));
+        const index_t ld = ceil_div(c.r, index_t{8}) * 8;
         T* wts = e.scratch.template get<T>(c.s, S::wt_dense, e.k * ld);
         T* wt = e.scratch.template get<T>(c.s, S::wt_summed, c.k * ld);
         sp::decompress_transposed(e.w24.values(), e.e24->index().words.data(), wts, c.r, e.k, ld,
                                   c.s.get());
         sp::sum_halves(static_cast<const T*>(wts), wt, c.k, ld, c.s.get());
-        sp::grad_x_dense(static_cast<const T*>(wt), ld, c.r, c.k, dz, c.n, chain, c.out, c.s.get());
+        if constexpr (Chain::has_activation)
+          sp::grad_x_dense(static_cast<const T*>(wt), ld, c.r, c.k, dz, c.n, stco::chain<>{}, c.out,
+                           c.s.get());
+        else
+          sp::grad_x_dense(static_cast<const T*>(wt), ld, c.r, c.k, dz, c.n, c.chain, c.out,
+                           c.s.get());
         return;
       }
       T* dxs = e.scratch.template get<T>(c.s, S::dx_stacked, e.k * c.n);
-      fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain>::run(e.on_24(c, nullptr, dxs));
+      F24::run(e.on_24(c, nullptr, dxs), r);
       sp::sum_halves(static_cast<const T*>(dxs), c.out, c.k, c.n, c.s.get());
     }
   }
@@ -424,13 +562,20 @@ template <int N, int M, class T, class Chain>
 struct fast_path<op::matmul_grad_w, nm<N, M>, T, Chain,
                  std::enable_if_t<sparse_tc_glue::runs_on_24<N, M, T>>> {
   static constexpr bool available = true;
-  static bool applicable(const gemm_call<T, nm<N, M>, Chain>&) { return true; }
-  static void run(const gemm_call<T, nm<N, M>, Chain>& c) {
-    // dW reads only the 2:4 index side of W, so W's values are not gathered here.
+  using F24 = fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain>;
+  // dW reads only the 2:4 index side of W, so W's values are not gathered.
+  static route plan(const gemm_call<T, nm<N, M>, Chain>& c) {
+    sparse_tc_glue::embedded_call<T, N, M, Chain> e(c, false);
+    const T* x = e.terms == 1 ? c.x : sparse_tc_glue::allocated_stand_in<T>();
+    route r = F24::plan(e.on_24(c, x, sparse_tc_glue::allocated_stand_in<T>()));
+    r.terms = e.terms;
+    return r;
+  }
+  static void run(const gemm_call<T, nm<N, M>, Chain>& c, const route& r) {
     sparse_tc_glue::embedded_call<T, N, M, Chain> e(c, false);
     T* dw24 = e.scratch.template get<T>(c.s, sparse_tc_glue::scratch_store::dw_embedded,
                                         e.e24->compressed_shape().size());
-    fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain>::run(e.on_24(c, e.x(c), dw24));
+    F24::run(e.on_24(c, e.x(c), dw24), r);
     stco::cuda::sparse_tc::scatter_embedded<N, M>(
         static_cast<const T*>(dw24), c.w->entity().index().words.data(),
         e.e24->index().words.data(), c.out, c.r, c.k, c.s.get());

@@ -1,12 +1,11 @@
-// stco/kernel/cuda/matmul.cuh — the CUDA drivers of Y = epilogue(W·X) and its gradients: a fast
-// kernel where one is registered and applicable (dispatch.cuh), else the portable kernels.
+// stco/kernel/cuda/matmul.cuh — the CUDA drivers of Y = epilogue(W·X) and its gradients: each runs
+// the route the planner (planner.cuh) gives, a family's kernel or the portable one.
 #pragma once
 
 #include <type_traits>
 
-#include "stco/kernel/cuda/dispatch.cuh"
-#include "stco/kernel/cuda/fast_paths.cuh"
 #include "stco/kernel/cuda/launch.cuh"
+#include "stco/kernel/cuda/planner.cuh"
 #include "stco/kernel/cuda/portable/bias_grad.cuh"
 #include "stco/kernel/cuda/portable/loaders.cuh"
 #include "stco/kernel/cuda/portable/sampled_product.cuh"
@@ -19,7 +18,8 @@ namespace stco::kernel::cuda {
 template <class T, class L, class Chain>
 void matmul_forward(const gemm_call<T, L, Chain>& c) {
   check_device_value_type<T>();
-  if (try_fast_path<op::matmul_forward, L, T, Chain>(c)) return;
+  if (run_family<op::matmul_forward, L, T, Chain>(plan<op::matmul_forward, L, T, Chain>(c), c))
+    return;
   using V = typename stco::cuda::device_entity<L>::view_type;
   using body = unit_product<V, T, matrix_rows<T>, epilogue_out<T, Chain, false>>;
   const typename body::params p{
@@ -30,7 +30,8 @@ void matmul_forward(const gemm_call<T, L, Chain>& c) {
 template <class T, class L, class Chain>
 void matmul_grad_x(const gemm_call<T, L, Chain>& c) {
   check_device_value_type<T>();
-  if (try_fast_path<op::matmul_grad_x, L, T, Chain>(c)) return;
+  if (run_family<op::matmul_grad_x, L, T, Chain>(plan<op::matmul_grad_x, L, T, Chain>(c), c))
+    return;
   using TT = transposed_traversal<L>;
   using body = unit_product<typename TT::type, T, dz_rows<T, Chain>, plain_out<T, false>>;
   const typename body::params p{
@@ -43,7 +44,8 @@ void matmul_grad_w(const gemm_call<T, L, Chain>& c) {
   check_device_value_type<T>();
   if (c.w->value_count() > 0)
     STCO_CUDA_CHECK(cudaMemsetAsync(c.out, 0, c.w->value_count() * sizeof(T), c.s.get()));
-  if (try_fast_path<op::matmul_grad_w, L, T, Chain>(c)) return;
+  if (run_family<op::matmul_grad_w, L, T, Chain>(plan<op::matmul_grad_w, L, T, Chain>(c), c))
+    return;
   using V = typename stco::cuda::device_entity<L>::view_type;
   using body = sampled_product<V, T, matrix_rows<T>, dz_rows<T, Chain>>;
   const typename body::params p{

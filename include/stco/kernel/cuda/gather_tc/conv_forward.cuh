@@ -42,7 +42,7 @@ struct conv_forward_problem {
   conv_dims d;
   Chain chain;
   bool a_vec, b_vec;
-  bool wgmma = false;  // run the sm_90a mainloop (set from use_wgmma())
+  bool wgmma = false;  // run the sm_90a mainloop (the route's instruction)
 
   struct cta {
     const conv_forward_problem& p;
@@ -179,7 +179,7 @@ void fill_removed_channels(const rows_view<BM, Row>& w, const conv_dims& d, std:
 /// The view's R is Cout and its K is KH·KW·Cin.
 template <class View, class V, class Chain>
 void conv_forward(const View& w, const V* vals, const V* X, V* Y, const conv_dims& d,
-                  const Chain& chain, float* stash, cudaStream_t stream) {
+                  const Chain& chain, float* stash, cudaStream_t stream, bool wgmma) {
   using Cfg = pixel_config<View::tile_rows>;
   using P = conv_forward_problem<View, V, Chain, Cfg>;
   const index_t tiles = w.row_tiles(), pixels = d.pixels();
@@ -194,7 +194,7 @@ void conv_forward(const View& w, const V* vals, const V* X, V* Y, const conv_dim
         chain,
         aligned16(X) && w.runs8() && d.in_c % 8 == 0,
         aligned16(vals) && w.chunked()};
-    p.wgmma = use_wgmma();
+    p.wgmma = wgmma;
     launch_problem<P>(
         p, dim3(static_cast<unsigned>(ceil_div(pixels, Cfg::bm)), static_cast<unsigned>(tiles)),
         stream);

@@ -40,7 +40,7 @@ struct conv_grad_w_problem {
   conv_dims d;
   Chain chain;
   bool dz_vec, x_vec;
-  bool wgmma = false;   // run the sm_90a mainloop (set from use_wgmma())
+  bool wgmma = false;   // run the sm_90a mainloop (the route's instruction)
   int slices = 1;       // the reduction over pixels split across blockIdx.z
   float* ws = nullptr;  // fp32 workspace the slices add into (slices > 1)
 
@@ -134,7 +134,7 @@ struct conv_grad_w_problem {
 template <class View, class V, class Chain>
 void conv_grad_w(const View& w, index_t max_kcount, index_t values, const V* X, const V* dY,
                  const float* stash, V* dvals, const conv_dims& d, const Chain& chain,
-                 cudaStream_t stream) {
+                 cudaStream_t stream, bool wgmma) {
   using Cfg = std::conditional_t<Chain::has_activation, grad_w_act_config<View::tile_rows>,
                                  grad_w_config<View::tile_rows>>;
   using P = conv_grad_w_problem<View, V, Chain, Cfg>;
@@ -150,7 +150,7 @@ void conv_grad_w(const View& w, index_t max_kcount, index_t values, const V* X, 
       aligned16(dY) && w.contiguous_rows() && d.out_c % 8 == 0 &&
           (!Chain::has_activation || aligned16(stash)),
       aligned16(X) && w.runs8() && d.in_c % 8 == 0};
-  p.wgmma = use_wgmma();
+  p.wgmma = wgmma;
   const index_t qblocks = ceil_div(max_kcount, Cfg::bn);
   p.slices = split_slices(qblocks * tiles, ceil_div(d.pixels(), Cfg::bk));
   const dim3 grid(static_cast<unsigned>(qblocks), static_cast<unsigned>(tiles),

@@ -78,7 +78,7 @@ struct conv_grad_x_problem {
   conv_dims d;
   Chain chain;
   bool a_vec, b_vec;
-  bool wgmma = false;  // run the sm_90a mainloop (set from use_wgmma())
+  bool wgmma = false;  // run the sm_90a mainloop (the route's instruction)
 
   struct cta {
     const conv_grad_x_problem& p;
@@ -170,7 +170,7 @@ struct conv_grad_x_problem {
 /// conv dX for dense / channel (rows_t_view) and block (block_t_view, Cin % BC = 0).
 template <class TView, class V, class Chain>
 void conv_grad_x(const TView& w, const V* vals, const V* dY, const float* stash, V* dX,
-                 const conv_dims& d, const Chain& chain, cudaStream_t stream) {
+                 const conv_dims& d, const Chain& chain, cudaStream_t stream, bool wgmma) {
   using Base = conv_grad_x_config<TView::tile_rows>;
   using Cfg = std::conditional_t<Chain::has_activation, with_stages<Base, 6>, Base>;
   using P = conv_grad_x_problem<TView, V, Chain, Cfg>;
@@ -192,7 +192,7 @@ void conv_grad_x(const TView& w, const V* vals, const V* dY, const float* stash,
       aligned16(dY) && w.z_runs8() && d.out_c % 8 == 0 &&
           (!Chain::has_activation || aligned16(stash)),
       aligned16(vals) && w.chunked() && d.in_c % 8 == 0};
-  p.wgmma = use_wgmma();
+  p.wgmma = wgmma;
   launch_problem<P>(p,
                     dim3(static_cast<unsigned>(ceil_div(d.in_pixels(), Cfg::bm)),
                          static_cast<unsigned>(ceil_div(d.in_c, Cfg::bn))),

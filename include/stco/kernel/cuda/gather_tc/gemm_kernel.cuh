@@ -6,7 +6,7 @@
 // k-steps in flight) and, in sm_90a builds for CTAs of one warpgroup per 64 rows, wgmma reading the
 // stage tiles directly (their swizzled layouts are wgmma's canonical ones; STAGES − 2 k-steps in
 // flight so a stage is refilled only after every warpgroup's MMAs on it have retired). The
-// problem's `wgmma` flag, set on the host from use_wgmma(), picks one at run time.
+// problem's `wgmma` flag, set on the host from the route, picks one at run time.
 //
 // Problem contract (P::cta, built per CTA from the problem and P::extra_smem_bytes of shared
 // memory of its own, e.g. per-CTA tables; a barrier follows the construction):

@@ -39,7 +39,7 @@ struct matmul_forward_problem {
   index_t N;
   Chain chain;
   bool a_vec, b_vec;   // 16-byte chunks possible for the values / for X rows
-  bool wgmma = false;  // run the sm_90a mainloop (set from use_wgmma())
+  bool wgmma = false;  // run the sm_90a mainloop (the route's instruction)
 
   struct cta {
     const matmul_forward_problem& p;
@@ -159,7 +159,7 @@ void fill_removed_rows(const rows_view<BM, Row>& w, index_t N, std::uint16_t* Y,
 /// Launches Y = epi(W·X). vals, X, Y, stash: device pointers; stash (R·N floats) may be null.
 template <class View, class V, class Chain>
 void matmul_forward(const View& w, const V* vals, const V* X, V* Y, index_t N, const Chain& chain,
-                    float* stash, cudaStream_t stream) {
+                    float* stash, cudaStream_t stream, bool wgmma) {
   using Cfg = forward_config<View::tile_rows>;
   using P = matmul_forward_problem<View, V, Chain, Cfg>;
   const index_t tiles = w.row_tiles();
@@ -173,7 +173,7 @@ void matmul_forward(const View& w, const V* vals, const V* X, V* Y, index_t N, c
       chain,
       aligned16(vals) && w.chunked(),
       aligned16(X) && N % 8 == 0};
-  p.wgmma = use_wgmma();
+  p.wgmma = wgmma;
   launch_problem<P>(
       p, dim3(static_cast<unsigned>(tiles), static_cast<unsigned>(ceil_div(N, Cfg::bn))), stream);
   fill_removed_rows<V>(w, N, reinterpret_cast<std::uint16_t*>(Y), stash, chain, stream);

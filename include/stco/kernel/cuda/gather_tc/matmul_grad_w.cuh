@@ -85,7 +85,7 @@ struct matmul_grad_w_problem {
   index_t N;
   Chain chain;
   bool dz_vec, x_vec;
-  bool wgmma = false;   // run the sm_90a mainloop (set from use_wgmma())
+  bool wgmma = false;   // run the sm_90a mainloop (the route's instruction)
   int slices = 1;       // the reduction over N split across blockIdx.z
   float* ws = nullptr;  // fp32 workspace the slices add into (slices > 1)
 
@@ -155,8 +155,8 @@ struct matmul_grad_w_problem {
 /// tiles are too few to fill the GPU, the reduction over N is split and summed in fp32.
 template <class View, class V, class Chain>
 void matmul_grad_w(const View& w, index_t max_kcount, index_t values, const V* X, const V* dY,
-                   const float* stash, V* dvals, index_t N, const Chain& chain,
-                   cudaStream_t stream) {
+                   const float* stash, V* dvals, index_t N, const Chain& chain, cudaStream_t stream,
+                   bool wgmma) {
   using Cfg = std::conditional_t<Chain::has_activation, grad_w_act_config<View::tile_rows>,
                                  grad_w_config<View::tile_rows>>;
   using P = matmul_grad_w_problem<View, V, Chain, Cfg>;
@@ -172,7 +172,7 @@ void matmul_grad_w(const View& w, index_t max_kcount, index_t values, const V* X
       chain,
       aligned16(dY) && N % 8 == 0 && (!Chain::has_activation || aligned16(stash)),
       aligned16(X) && N % 8 == 0};
-  p.wgmma = use_wgmma();
+  p.wgmma = wgmma;
   const index_t qblocks = ceil_div(max_kcount, Cfg::bn);
   p.slices = split_slices(qblocks * tiles, ceil_div(N, Cfg::bk));
   const dim3 grid(static_cast<unsigned>(qblocks), static_cast<unsigned>(tiles),

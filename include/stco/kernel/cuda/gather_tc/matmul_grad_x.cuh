@@ -45,7 +45,7 @@ struct matmul_grad_x_problem {
   index_t N;
   Chain chain;
   bool a_vec, dz_vec;
-  bool wgmma = false;  // run the sm_90a mainloop (set from use_wgmma())
+  bool wgmma = false;  // run the sm_90a mainloop (the route's instruction)
 
   struct cta {
     const matmul_grad_x_problem& p;
@@ -116,7 +116,7 @@ struct matmul_grad_x_problem {
 /// dX = Wᵀ·dZ for dense, channel (rows_t_view) and block (block_t_view).
 template <class TView, class V, class Chain>
 void matmul_grad_x(const TView& w, const V* vals, const V* dY, const float* stash, V* dX, index_t N,
-                   const Chain& chain, cudaStream_t stream) {
+                   const Chain& chain, cudaStream_t stream, bool wgmma) {
   using Cfg = grad_x_config<TView::tile_rows>;  // 4 stages fit beside the activation inputs
   using P = matmul_grad_x_problem<TView, V, Chain, Cfg>;
   const index_t tiles = w.col_tiles();
@@ -130,7 +130,7 @@ void matmul_grad_x(const TView& w, const V* vals, const V* dY, const float* stas
       chain,
       aligned16(vals) && w.chunked(),
       aligned16(dY) && N % 8 == 0 && (!Chain::has_activation || aligned16(stash))};
-  p.wgmma = use_wgmma();
+  p.wgmma = wgmma;
   launch_problem<P>(
       p, dim3(static_cast<unsigned>(tiles), static_cast<unsigned>(ceil_div(N, Cfg::bn))), stream);
 }

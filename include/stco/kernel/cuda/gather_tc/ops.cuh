@@ -9,7 +9,8 @@
 // forward's stash (activation inputs, float), needed when the chain has an activation.
 //
 //     namespace tc = stco::kernel::cuda::gather_tc;
-//     if (tc::applicable<L, half>(W.shape()))  tc::forward(W, X, Y, N, chain, stash, s);
+//     const route r = tc::plan_forward<Chain>(W, X, Y, N, stash, s);   // what will run, and why
+//     tc::forward(r, W, X, Y, N, chain, stash, s);
 #pragma once
 
 #include <cstdint>
@@ -26,35 +27,36 @@
 #include "stco/kernel/cuda/gather_tc/matmul_grad_x.cuh"
 #include "stco/kernel/cuda/gather_tc/ws_launch.cuh"
 #include "stco/kernel/cuda/gather_tc/ws_tile_vector.cuh"
+#include "stco/kernel/cuda/route.cuh"
 #include "stco/layout/cuda/layouts.cuh"
 #include "stco/layout/dense.hpp"
 
 namespace stco::kernel::cuda::gather_tc {
 
 /// What the tensor-core paths know of a layout: its family, and whether they take it.
-enum class family { other, tiles, block, rows };
+enum class layout_kind { other, tiles, block, rows };
 template <class L>
 struct layout_traits {
-  static constexpr family kind = family::other;
+  static constexpr layout_kind kind = layout_kind::other;
   static constexpr bool supported = false;
   static constexpr int group = 1;
 };
 template <int T>
 struct layout_traits<tile_wise<T>> {
-  static constexpr family kind = family::tiles;
+  static constexpr layout_kind kind = layout_kind::tiles;
   static constexpr bool supported = tile_rows_supported<T>::value;
   static constexpr int group = 1;
 };
 template <int T, int N, int M>
 struct layout_traits<tile_vector<T, N, M>> {
-  static constexpr family kind = family::tiles;
+  static constexpr layout_kind kind = layout_kind::tiles;
   static constexpr bool supported =
       tile_rows_supported<T>::value && (M == 2 || M == 4 || M == 8 || M == 16) && M <= T;
   static constexpr int group = M;  // positions padded to whole groups
 };
 template <int BR, int BC>
 struct layout_traits<block<BR, BC>> {
-  static constexpr family kind = family::block;
+  static constexpr layout_kind kind = layout_kind::block;
   static constexpr bool supported = tile_rows_supported<BR>::value && BC >= 1;
   static constexpr int group = 1;
   static constexpr bool conv_grad_x_ok(index_t in_c) {
@@ -63,13 +65,13 @@ struct layout_traits<block<BR, BC>> {
 };
 template <>
 struct layout_traits<channel> {
-  static constexpr family kind = family::rows;
+  static constexpr layout_kind kind = layout_kind::rows;
   static constexpr bool supported = true;
   static constexpr int group = 1;
 };
 template <>
 struct layout_traits<dense> {
-  static constexpr family kind = family::rows;
+  static constexpr layout_kind kind = layout_kind::rows;
   static constexpr bool supported = true;
   static constexpr int group = 1;
 };
@@ -85,7 +87,7 @@ bool conv_applicable(const conv_geometry& g, bool grad_x) {
   if (g.groups != 1 || g.kh * g.kw > conv_max_taps) return false;
   const index_t lim = index_t{1} << 31;
   if (g.batch * g.in_h * g.in_w * g.in_c >= lim || g.pixels() * g.out_c >= lim) return false;
-  if constexpr (layout_traits<L>::kind == family::block)
+  if constexpr (layout_traits<L>::kind == layout_kind::block)
     if (grad_x && !layout_traits<L>::conv_grad_x_ok(g.in_c)) return false;
   return true;
 }
@@ -124,14 +126,15 @@ void with_row_view(const stco::cuda::device_sparse_matrix<V, L>& W, stco::cuda::
         [&](const auto&) { return channel_maps::build(*e.host(s), e.home_stream()); });
     f(rows_view<BM, std::int32_t>{m.kept.data(), m.removed.data(), m.kept_count, sh.rows, sh.cols},
       sh.cols);
-  } else if constexpr (layout_traits<L>::kind == family::block) {
+  } else if constexpr (layout_traits<L>::kind == layout_kind::block) {
     const auto& m = detail::blocks_of(e, s);
     with_cols(e.index().cols.view(), [&](const auto* cols) {
       using Col = std::remove_cv_t<std::remove_pointer_t<decltype(cols)>>;
       f(block_view<L::block_rows, L::block_cols, Col>{m.row_ptr.data(), cols, sh.rows, sh.cols},
         m.max_kcount);
     });
-  } else if constexpr (layout_traits<L>::kind == family::tiles && layout_traits<L>::group == 1) {
+  } else if constexpr (layout_traits<L>::kind == layout_kind::tiles &&
+                       layout_traits<L>::group == 1) {
     const auto& m = tiles_of(e, s);
     with_cols(e.index().cols.view(), [&](const auto* cols) {
       using Col = std::remove_cv_t<std::remove_pointer_t<decltype(cols)>>;
@@ -161,102 +164,244 @@ void check_supported() {
 
 }  // namespace detail
 
-/// Y[R, N] = chain(W·X); stash (R·N floats) receives the activation input when not null.
+namespace detail {
+
+/// The route's instruction for the gathered kernels under the call's options, and why wgmma
+/// was not taken.
+inline route gathered(op o, kernel_name k, const stco::cuda::options& opt) {
+  route r;
+  r.operation = o;
+  r.family = cuda::family::gather_tc;
+  r.kernel = k;
+  if (use_wgmma(opt)) {
+    r.instruction = instruction::wgmma;
+  } else {
+    r.instruction = instruction::mma_sync;
+    r.why = opt.gather_tc.wgmma ? "mma.sync: this device does not run the binary's sm_90a code"
+                                : "mma.sync: wgmma is off in the stream's options";
+  }
+  return r;
+}
+
+/// Why the warp-specialized kernel did not take a call whose layout it has a form for.
+inline const char* ws_declined(const stco::cuda::options& o, bool grad_w) {
+  if (!o.gather_tc.warp_specialized || !o.gather_tc.wgmma)
+    return "not warp-specialized: off in the stream's options";
+  if (!use_wgmma(o))
+    return "not warp-specialized: this device does not run the binary's sm_90a code";
+  return grad_w ? "not warp-specialized: N % 8 != 0, an operand not 16-byte aligned, or fewer "
+                  "work units than half the multiprocessors"
+                : "not warp-specialized: N % 8 != 0 or an operand not 16-byte aligned";
+}
+
+/// Whether the warp-specialized kernel has a form for this view and op (tile_wise<128>,
+/// tile_vector<128, N, M>; channel and dense forward).
+template <class View>
+struct ws_form {
+  static constexpr bool forward = false, grads = false;
+};
+template <class Col>
+struct ws_form<tile_wise_view<128, Col>> {
+  static constexpr bool forward = true, grads = true;
+};
+template <int N, int M, class Col>
+struct ws_form<tile_vector_view<128, N, M, Col>> {
+  static constexpr bool forward = true, grads = true;
+};
+template <int BM, class Row>
+struct ws_form<rows_view<BM, Row>> {
+  static constexpr bool forward = true, grads = false;
+};
+
+}  // namespace detail
+
+/// The route of Y = chain(W·X): the warp-specialized kernel where it takes the call, else the
+/// gathered GEMM.
+template <class Chain, class V, class L>
+route plan_forward(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, const V* Y,
+                   index_t N, const float* stash, const stco::cuda::stream& s) {
+  detail::check_supported<L, V>();
+  const auto& o = s.options();
+  route r = detail::gathered(op::matmul_forward, kernel_name::gathered_gemm, o);
+  detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
+    using View = std::decay_t<decltype(v)>;
+    if (ws_forward_fits<Chain>(v, W.value_count(), W.values(), X, Y, N, stash, o)) {
+      r.kernel = kernel_name::warp_specialized;
+      r.why = "";
+    } else if (detail::ws_form<View>::forward && r.why[0] == '\0') {
+      r.why = detail::ws_declined(o, false);
+    }
+  });
+  return r;
+}
+
+/// The route of dW.
+template <class Chain, class V, class L>
+route plan_grad_w(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, const V* dY,
+                  const float* z, const V* dW, index_t N, const stco::cuda::stream& s) {
+  detail::check_supported<L, V>();
+  const auto& o = s.options();
+  route r = detail::gathered(op::matmul_grad_w, kernel_name::gathered_gemm, o);
+  detail::with_row_view<128>(W, s, [&](const auto& v, index_t max_kc) {
+    using View = std::decay_t<decltype(v)>;
+    if (ws_grad_w_fits<Chain>(v, max_kc, W.value_count(), X, dY, z, dW, N, o)) {
+      r.kernel = kernel_name::warp_specialized;
+      r.why = "";
+    } else if (detail::ws_form<View>::grads && r.why[0] == '\0') {
+      r.why = detail::ws_declined(o, true);
+    }
+  });
+  return r;
+}
+
+/// The route of dX: rows (channel, dense) and block run the gathered GEMM over the transposed
+/// view; tile layouts the warp-specialized kernel where it takes the call, else the segmented
+/// mma.sync kernel.
+template <class Chain, class V, class L>
+route plan_grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, const float* z,
+                  const V* dX, index_t N, const stco::cuda::stream& s) {
+  detail::check_supported<L, V>();
+  const auto& o = s.options();
+  if constexpr (layout_traits<L>::kind == layout_kind::rows ||
+                layout_traits<L>::kind == layout_kind::block) {
+    return detail::gathered(op::matmul_grad_x, kernel_name::gathered_gemm, o);
+  } else {
+    route r = detail::gathered(op::matmul_grad_x, kernel_name::segmented_grad_x, o);
+    r.instruction = instruction::mma_sync;
+    r.why = "";
+    detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
+      using View = std::decay_t<decltype(v)>;
+      if (ws_grad_x_fits<Chain>(v, W.value_count(), W.values(), dY, z, dX, N, o)) {
+        r.kernel = kernel_name::warp_specialized;
+        r.instruction = instruction::wgmma;
+      } else if (detail::ws_form<View>::grads) {
+        r.why = detail::ws_declined(o, false);
+      }
+    });
+    return r;
+  }
+}
+
+/// The route of a conv op: the implicit-im2col kernels; the dX of tile layouts over tile lists.
+template <class L>
+route plan_conv(op o, const stco::cuda::stream& s) {
+  if constexpr (layout_traits<L>::kind == layout_kind::tiles) {
+    if (o == op::conv2d_grad_x) {
+      route r = detail::gathered(o, kernel_name::segmented_grad_x, s.options());
+      r.instruction = instruction::mma_sync;
+      r.why = "";
+      return r;
+    }
+  }
+  return detail::gathered(o, kernel_name::implicit_conv, s.options());
+}
+
+/// Y[R, N] = chain(W·X) on route r (plan_forward); stash (R·N floats) receives the activation
+/// input when not null.
 template <class V, class L, class Chain>
-void forward(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, V* Y, index_t N,
-             const Chain& chain, float* stash, stco::cuda::stream s) {
+void forward(const route& r, const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, V* Y,
+             index_t N, const Chain& chain, float* stash, const stco::cuda::stream& s) {
   detail::check_supported<L, V>();
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
-    // The warp-specialized persistent kernel (sm_90a) where it takes the call, else the
-    // gathered-GEMM kernel.
-    if (!ws_forward(v, W.value_count(), W.values(), X, Y, N, chain, stash, s.get()))
-      matmul_forward(v, W.values(), X, Y, N, chain, stash, s.get());
+    if (r.kernel == kernel_name::warp_specialized)
+      ws_forward(v, W.value_count(), W.values(), X, Y, N, chain, stash, s);
+    else
+      matmul_forward(v, W.values(), X, Y, N, chain, stash, s.get(),
+                     r.instruction == instruction::wgmma);
   });
 }
 
-/// dW (W's compressed values, every slot written) = (dZ·Xᵀ) at the kept addresses. memo: where
-/// the warp-specialized kernel keeps the dZ it forms (one gradient's calls share it), or null.
+/// dW (W's compressed values, every slot written) = (dZ·Xᵀ) at the kept addresses, on route r.
+/// memo: where the warp-specialized kernel keeps the dZ it forms (one gradient's calls share
+/// it), or null.
 template <class V, class L, class Chain>
-void grad_w(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, const V* dY,
-            const float* z, V* dW, index_t N, const Chain& chain, stco::cuda::stream s,
-            dz_memo* memo = nullptr) {
+void grad_w(const route& r, const stco::cuda::device_sparse_matrix<V, L>& W, const V* X,
+            const V* dY, const float* z, V* dW, index_t N, const Chain& chain,
+            const stco::cuda::stream& s, dz_memo* memo = nullptr) {
   detail::check_supported<L, V>();
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t max_kc) {
-    // tile_wise<128> and tile_vector<128, N, M> on the warp-specialized kernel (sm_90a) where it
-    // takes the call.
-    if (!ws_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get(), memo))
-      matmul_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get());
+    if (r.kernel == kernel_name::warp_specialized)
+      ws_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s, memo);
+    else
+      matmul_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, N, chain, s.get(),
+                    r.instruction == instruction::wgmma);
   });
 }
 
-/// dX[K, N] = Wᵀ·dZ; memo as grad_w.
+/// dX[K, N] = Wᵀ·dZ on route r; memo as grad_w.
 template <class V, class L, class Chain>
-void grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, const float* z, V* dX,
-            index_t N, const Chain& chain, stco::cuda::stream s, dz_memo* memo = nullptr) {
+void grad_x(const route& r, const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY,
+            const float* z, V* dX, index_t N, const Chain& chain, const stco::cuda::stream& s,
+            dz_memo* memo = nullptr) {
   detail::check_supported<L, V>();
   const auto& e = W.entity();
   const matrix_shape sh = e.logical_shape();
-  if constexpr (layout_traits<L>::kind == family::rows) {
+  const bool wgmma = r.instruction == instruction::wgmma;
+  if constexpr (layout_traits<L>::kind == layout_kind::rows) {
     detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
       rows_t_view<128, std::int32_t> t{v.rows, v.kr, sh.rows, sh.cols};
-      matmul_grad_x(t, W.values(), dY, z, dX, N, chain, s.get());
+      matmul_grad_x(t, W.values(), dY, z, dX, N, chain, s.get(), wgmma);
     });
-  } else if constexpr (layout_traits<L>::kind == family::block) {
+  } else if constexpr (layout_traits<L>::kind == layout_kind::block) {
     const auto& m = detail::blocks_of(e, s);
     block_t_view<L::block_rows, L::block_cols, std::int32_t> t{m.col_ptr.data(), m.col_blk.data(),
                                                                m.col_brow.data(), sh.rows, sh.cols};
-    matmul_grad_x(t, W.values(), dY, z, dX, N, chain, s.get());
+    matmul_grad_x(t, W.values(), dY, z, dX, N, chain, s.get(), wgmma);
   } else {
     detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
       const auto& m = detail::tiles_of(e, s);
-      // tile_wise<128> and tile_vector<128, N, M> on the warp-specialized kernel (sm_90a) where
-      // it takes the call.
-      if (!ws_grad_x(v, m, W.value_count(), W.values(), dY, z, dX, N, chain, s.get(), memo))
+      if (r.kernel == kernel_name::warp_specialized)
+        ws_grad_x(v, m, W.value_count(), W.values(), dY, z, dX, N, chain, s, memo);
+      else
         matmul_grad_x_tiles(v, m.kstart.data(), W.values(), dY, z, dX, N, chain, s.get());
     });
   }
 }
 
-/// Y [pixels, Cout] = chain(conv(W, X)), X NHWC; stash as forward.
+/// Y [pixels, Cout] = chain(conv(W, X)), X NHWC, on route r (plan_conv); stash as forward.
 template <class V, class L, class Chain>
-void conv_forward(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, V* Y,
-                  const conv_geometry& g, const Chain& chain, float* stash, stco::cuda::stream s) {
+void conv_forward(const route& r, const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, V* Y,
+                  const conv_geometry& g, const Chain& chain, float* stash,
+                  const stco::cuda::stream& s) {
   detail::check_supported<L, V>();
   detail::with_row_view<64>(W, s, [&](const auto& v, index_t) {
-    gather_tc::conv_forward(v, W.values(), X, Y, conv_dims::from(g), chain, stash, s.get());
+    gather_tc::conv_forward(v, W.values(), X, Y, conv_dims::from(g), chain, stash, s.get(),
+                            r.instruction == instruction::wgmma);
   });
 }
 
-/// conv dW at the kept addresses.
+/// conv dW at the kept addresses, on route r.
 template <class V, class L, class Chain>
-void conv_grad_w(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, const V* dY,
-                 const float* z, V* dW, const conv_geometry& g, const Chain& chain,
-                 stco::cuda::stream s) {
+void conv_grad_w(const route& r, const stco::cuda::device_sparse_matrix<V, L>& W, const V* X,
+                 const V* dY, const float* z, V* dW, const conv_geometry& g, const Chain& chain,
+                 const stco::cuda::stream& s) {
   detail::check_supported<L, V>();
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t max_kc) {
     gather_tc::conv_grad_w(v, max_kc, W.value_count(), X, dY, z, dW, conv_dims::from(g), chain,
-                           s.get());
+                           s.get(), r.instruction == instruction::wgmma);
   });
 }
 
-/// conv dX (NHWC [batch, H, W, Cin]).
+/// conv dX (NHWC [batch, H, W, Cin]), on route r.
 template <class V, class L, class Chain>
-void conv_grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, const float* z,
-                 V* dX, const conv_geometry& g, const Chain& chain, stco::cuda::stream s) {
+void conv_grad_x(const route& r, const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY,
+                 const float* z, V* dX, const conv_geometry& g, const Chain& chain,
+                 const stco::cuda::stream& s) {
   detail::check_supported<L, V>();
   const auto& e = W.entity();
   const matrix_shape sh = e.logical_shape();
   const conv_dims d = conv_dims::from(g);
-  if constexpr (layout_traits<L>::kind == family::rows) {
+  const bool wgmma = r.instruction == instruction::wgmma;
+  if constexpr (layout_traits<L>::kind == layout_kind::rows) {
     detail::with_row_view<64>(W, s, [&](const auto& v, index_t) {
       rows_t_view<64, std::int32_t> t{v.rows, v.kr, sh.rows, sh.cols};
-      gather_tc::conv_grad_x(t, W.values(), dY, z, dX, d, chain, s.get());
+      gather_tc::conv_grad_x(t, W.values(), dY, z, dX, d, chain, s.get(), wgmma);
     });
-  } else if constexpr (layout_traits<L>::kind == family::block) {
+  } else if constexpr (layout_traits<L>::kind == layout_kind::block) {
     const auto& m = detail::blocks_of(e, s);
     block_t_view<L::block_rows, L::block_cols, std::int32_t> t{m.col_ptr.data(), m.col_blk.data(),
                                                                m.col_brow.data(), sh.rows, sh.cols};
-    gather_tc::conv_grad_x(t, W.values(), dY, z, dX, d, chain, s.get());
+    gather_tc::conv_grad_x(t, W.values(), dY, z, dX, d, chain, s.get(), wgmma);
   } else {
     detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
       const auto& m = detail::tiles_of(e, s);

@@ -20,6 +20,7 @@
 #include <mutex>
 
 #include "stco/core/cuda/check.cuh"
+#include "stco/core/cuda/options.cuh"
 #include "stco/kernel/cuda/gather_tc/arch.cuh"
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -257,12 +258,8 @@ inline bool sm90a_ready() {
   return ready;
 }
 
-/// Which MMA the kernels use where both are built: wgmma (sm_90a) when available, unless a test
-/// or benchmark asks for mma.sync.
-inline bool& prefer_wgmma() {
-  static bool prefer = true;
-  return prefer;
-}
-inline bool use_wgmma() { return prefer_wgmma() && sm90a_ready(); }
+/// Whether the kernels run their wgmma mainloop under options `o`: asked for (the default), and
+/// the binary's sm_90a code runs on the current device; mma.sync otherwise.
+inline bool use_wgmma(const stco::cuda::options& o) { return o.gather_tc.wgmma && sm90a_ready(); }
 
 }  // namespace stco::kernel::cuda::gather_tc

@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "stco/core/cuda/check.cuh"
+#include "stco/core/cuda/stream.cuh"
 #include "stco/expr/epilogue.hpp"
 #include "stco/kernel/cuda/dz_memo.cuh"
 #include "stco/kernel/cuda/gather_tc/device_maps.cuh"
@@ -29,36 +30,11 @@
 
 namespace stco::kernel::cuda::gather_tc {
 
-/// Whether the forward runs on the warp-specialized persistent kernel where it applies (sm_90a
-/// builds on an sm_90 device, and use_wgmma()); tests and benchmarks switch it.
-inline bool& prefer_ws() {
-  static bool prefer = true;
-  return prefer;
+/// Whether the warp-specialized kernel may run under options `o`: asked for, and the wgmma
+/// mainloop available (sm_90a code on an sm_90 device).
+inline bool use_ws(const stco::cuda::options& o) {
+  return o.gather_tc.warp_specialized && use_wgmma(o);
 }
-/// How its gathered rows are copied (cp.async from the producer warpgroup, or 1-row TMA boxes).
-inline ws::gather& ws_gather_mode() {
-  static ws::gather g = ws::gather::cp_async;
-  return g;
-}
-/// At most this many persistent CTAs (0: one per multiprocessor); tests lower it so that every
-/// CTA walks several work units through one mbarrier ring.
-inline int& ws_grid_limit() {
-  static int limit = 0;
-  return limit;
-}
-/// Row tiles per group of the persistent walk (0: the problem's default, ws::GROUP); benchmarks
-/// switch it.
-inline int& ws_group() {
-  static int group = 0;
-  return group;
-}
-/// dW of tile_wise<128> runs on the warp-specialized kernel only with at least this many work
-/// units (−1: half the multiprocessors); tests set 0 to run it on small shapes.
-inline int& ws_grad_w_min_units() {
-  static int units = -1;
-  return units;
-}
-inline bool use_ws() { return prefer_ws() && use_wgmma(); }
 
 namespace ws {
 
@@ -72,17 +48,25 @@ inline CUtensorMap map16(const void* base, index_t rows, index_t cols, index_t p
       CU_TENSOR_MAP_SWIZZLE_128B);
 }
 
+/// The gather copy a call's options ask for.
+inline gather gather_of(const stco::cuda::options& o) {
+  return o.gather_tc.gather == stco::cuda::options::gather_tc_tuning::copy::tma_rows
+             ? gather::tma_rows
+             : gather::cp_async;
+}
+
 template <class P>
-void launch(P p, const CUtensorMap& map_a, const CUtensorMap& map_b, cudaStream_t stream) {
+void launch(P p, const CUtensorMap& map_a, const CUtensorMap& map_b, const stco::cuda::stream& s) {
   using S = typename P::shape_t;
-  if (ws_group() > 0) p.group = ws_group();
+  const auto& o = s.options().gather_tc;
+  if (o.group > 0) p.group = o.group;
   auto* kernel = &ws_kernel<P>;
   allow_smem(kernel, S::smem_bytes);
   const index_t units = p.tiles_m * p.tiles_n;
   index_t ctas = std::min<index_t>(units, sm_count());
-  if (ws_grid_limit() > 0) ctas = std::min<index_t>(ctas, ws_grid_limit());
+  if (o.grid_limit > 0) ctas = std::min<index_t>(ctas, o.grid_limit);
   if (ctas <= 0) return;
-  kernel<<<static_cast<unsigned>(ctas), THREADS, S::smem_bytes, stream>>>(map_a, map_b, p);
+  kernel<<<static_cast<unsigned>(ctas), THREADS, S::smem_bytes, s.get()>>>(map_a, map_b, p);
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 
@@ -120,8 +104,8 @@ class dz_buffer {
 /// activation).
 template <class Col>
 bool forward_fits(const tile_wise_view<128, Col>& w, const void* X, const void* Y, index_t N,
-                  const float* stash) {
-  return use_ws() && w.row_tiles() > 0 && N > 0 && N % 8 == 0 && aligned_all(X, Y, stash, nullptr);
+                  const float* stash, const stco::cuda::options& o) {
+  return use_ws(o) && w.row_tiles() > 0 && N > 0 && N % 8 == 0 && aligned_all(X, Y, stash, nullptr);
 }
 
 /// Whether the tile_wise<128> dW takes the call (act: null without an activation). One unit per
@@ -130,40 +114,60 @@ bool forward_fits(const tile_wise_view<128, Col>& w, const void* X, const void* 
 /// fp32, is the one that fills the GPU.
 template <class Chain, class Col>
 bool grad_w_fits(const tile_wise_view<128, Col>& w, index_t max_kc, const void* X, const void* dY,
-                 const float* act, const void* dW, index_t N) {
+                 const float* act, const void* dW, index_t N, const stco::cuda::options& o) {
   const index_t units = w.row_tiles() * ceil_div(max_kc, index_t{256});
-  const index_t min_units = ws_grad_w_min_units() >= 0 ? ws_grad_w_min_units() : sm_count() / 2;
-  return use_ws() && w.row_tiles() > 0 && N > 0 && N % 8 == 0 && max_kc > 0 && units >= min_units &&
-         (!Chain::has_activation || act != nullptr) && aligned_all(X, dY, dW, act);
+  const int min = o.gather_tc.grad_w_min_units;
+  const index_t min_units = min >= 0 ? min : sm_count() / 2;
+  return use_ws(o) && w.row_tiles() > 0 && N > 0 && N % 8 == 0 && max_kc > 0 &&
+         units >= min_units && (!Chain::has_activation || act != nullptr) &&
+         aligned_all(X, dY, dW, act);
 }
 
 /// Whether the tile_wise<128> dX takes the call, the values aside.
 template <class Chain, class Col>
 bool grad_x_fits(const tile_wise_view<128, Col>& w, const void* dY, const float* act,
-                 const void* dX, index_t N) {
-  return use_ws() && w.row_tiles() > 0 && w.K > 0 && N > 0 && N % 8 == 0 &&
+                 const void* dX, index_t N, const stco::cuda::options& o) {
+  return use_ws(o) && w.row_tiles() > 0 && w.K > 0 && N > 0 && N % 8 == 0 &&
          (!Chain::has_activation || act != nullptr) && aligned_all(dY, dX, act, nullptr);
 }
 
 }  // namespace ws
 
-/// Layouts the warp-specialized forward does not take.
-template <class View, class V, class Chain>
-bool ws_forward(const View&, index_t, const V*, const V*, V*, index_t, const Chain&, float*,
-                cudaStream_t) {
+/// Whether the warp-specialized forward takes the call (layouts it has no form for: never).
+template <class Chain, class View, class V>
+bool ws_forward_fits(const View&, index_t, const V*, const V*, const V*, index_t, const float*,
+                     const stco::cuda::options&) {
   return false;
 }
+template <class Chain, class Col, class V>
+bool ws_forward_fits(const tile_wise_view<128, Col>& w, index_t value_count, const V* vals,
+                     const V* X, const V* Y, index_t N, const float* stash,
+                     const stco::cuda::options& o) {
+  const float* st = Chain::has_activation ? stash : nullptr;
+  return ws::forward_fits(w, X, Y, N, st, o) && value_count > 0 && aligned16(vals);
+}
+template <class Chain, int BM, class Row, class V>
+bool ws_forward_fits(const rows_view<BM, Row>& w, index_t, const V* vals, const V* X, const V* Y,
+                     index_t N, const float* stash, const stco::cuda::options& o) {
+  const float* st = Chain::has_activation ? stash : nullptr;
+  return use_ws(o) && w.kr > 0 && N > 0 && w.K > 0 && N % 8 == 0 && w.K % 8 == 0 &&
+         ws::aligned_all(vals, X, Y, st);
+}
+
+/// Runs the warp-specialized forward; the caller has checked ws_forward_fits.
+template <class View, class V, class Chain>
+void ws_forward(const View&, index_t, const V*, const V*, V*, index_t, const Chain&, float*,
+                const stco::cuda::stream&) {}
 
 /// tile_wise<T>: A = the tile's value panel by TMA (MN-major), B = the kept rows of X gathered.
 /// Routed for T = 128 only: fwd_tiles<64> (two 64 × 128 consumer halves) measured slower than
 /// the gathered-GEMM kernel on the H100 (8192³, 75 %: 1821 µs against 1458 µs).
 template <class Col, class V, class Chain>
-bool ws_forward(const tile_wise_view<128, Col>& w, index_t value_count, const V* vals, const V* X,
-                V* Y, index_t N, const Chain& chain, float* stash, cudaStream_t stream) {
+void ws_forward(const tile_wise_view<128, Col>& w, index_t value_count, const V* vals, const V* X,
+                V* Y, index_t N, const Chain& chain, float* stash, const stco::cuda::stream& s) {
   constexpr int T = 128;
   float* st = Chain::has_activation ? stash : nullptr;
   const index_t tiles = w.row_tiles();
-  if (!ws::forward_fits(w, X, Y, N, st) || value_count <= 0 || !aligned16(vals)) return false;
   using P = ws::fwd_tiles<T, Col, V, Chain>;
   P p{};
   p.tiles_m = tiles;
@@ -171,7 +175,7 @@ bool ws_forward(const tile_wise_view<128, Col>& w, index_t value_count, const V*
   // Column tile by column tile over (up to) 64 row tiles: the X rows of a column slice stay in
   // L2 while every tile gathers from them (H100 8192³ 75 %: 1176 → 985 µs against groups of 16).
   p.group = 64;
-  p.mode = ws_gather_mode();
+  p.mode = ws::gather_of(s.options());
   p.gb = ws::rows_src{reinterpret_cast<const std::uint16_t*>(X), N, static_cast<int>(N)};
   p.a_ext = T;
   p.b_ext = static_cast<int>(N);
@@ -185,34 +189,44 @@ bool ws_forward(const tile_wise_view<128, Col>& w, index_t value_count, const V*
   const CUtensorMap ma = ws::map16(vals, value_count / T, T, T, 64);
   const CUtensorMap mb =
       p.mode == ws::gather::tma_rows ? ws::map16(X, w.K, N, N, 1) : CUtensorMap{};
-  ws::launch(p, ma, mb, stream);
-  return true;
+  ws::launch(p, ma, mb, s);
 }
 
-/// Layouts whose dW the warp-specialized kernel does not take.
-template <class View, class V, class Chain>
-bool ws_grad_w(const View&, index_t, index_t, const V*, const V*, const float*, V*, index_t,
-               const Chain&, cudaStream_t, dz_memo*) {
+/// Whether the warp-specialized dW takes the call (layouts it has no form for: never).
+template <class Chain, class View, class V>
+bool ws_grad_w_fits(const View&, index_t, index_t, const V*, const V*, const float*, const V*,
+                    index_t, const stco::cuda::options&) {
   return false;
 }
+template <class Chain, class Col, class V>
+bool ws_grad_w_fits(const tile_wise_view<128, Col>& w, index_t max_kc, index_t value_count,
+                    const V* X, const V* dY, const float* z, const V* dW, index_t N,
+                    const stco::cuda::options& o) {
+  const float* act = Chain::has_activation ? z : nullptr;
+  return ws::grad_w_fits<Chain>(w, max_kc, X, dY, act, dW, N, o) && value_count > 0;
+}
+
+/// Runs the warp-specialized dW; the caller has checked ws_grad_w_fits.
+template <class View, class V, class Chain>
+void ws_grad_w(const View&, index_t, index_t, const V*, const V*, const float*, V*, index_t,
+               const Chain&, const stco::cuda::stream&, dz_memo*) {}
 
 /// dW of tile_wise<128> at its slots: dW_t = dZ[tile rows, :] · X[cols_t, :]ᵀ, dZ by TMA boxes
 /// (formed first by form_dz unless the chain is empty), the X rows gathered, units over
 /// (row tile, 256 slots), the reduction over N.
 template <class Col, class V, class Chain>
-bool ws_grad_w(const tile_wise_view<128, Col>& w, index_t max_kc, index_t value_count, const V* X,
-               const V* dY, const float* z, V* dW, index_t N, const Chain& chain,
-               cudaStream_t stream, dz_memo* memo) {
+void ws_grad_w(const tile_wise_view<128, Col>& w, index_t max_kc, index_t, const V* X, const V* dY,
+               const float* z, V* dW, index_t N, const Chain& chain, const stco::cuda::stream& s,
+               dz_memo* memo) {
   constexpr int T = 128;
   const float* act = Chain::has_activation ? z : nullptr;
   const index_t tiles = w.row_tiles();
-  if (!ws::grad_w_fits<Chain>(w, max_kc, X, dY, act, dW, N) || value_count <= 0) return false;
-  const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream, memo);
+  const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, s.get(), memo);
   using P = ws::dw_tiles<T, Col, V>;
   P p{};
   p.tiles_m = tiles;
   p.tiles_n = ceil_div(max_kc, index_t{256});
-  p.mode = ws_gather_mode();
+  p.mode = ws::gather_of(s.options());
   p.gb = ws::rows_src{reinterpret_cast<const std::uint16_t*>(X), N, static_cast<int>(N)};
   p.a_ext = static_cast<int>(N);
   p.b_ext = static_cast<int>(N);
@@ -224,16 +238,27 @@ bool ws_grad_w(const tile_wise_view<128, Col>& w, index_t max_kc, index_t value_
   const CUtensorMap ma = ws::map16(dz.get(), w.R, N, N, 128);
   const CUtensorMap mb =
       p.mode == ws::gather::tma_rows ? ws::map16(X, w.K, N, N, 1) : CUtensorMap{};
-  ws::launch(p, ma, mb, stream);
-  return true;
+  ws::launch(p, ma, mb, s);
 }
 
-/// Layouts whose dX the warp-specialized kernel does not take.
-template <class View, class V, class Chain>
-bool ws_grad_x(const View&, const tile_maps&, index_t, const V*, const V*, const float*, V*,
-               index_t, const Chain&, cudaStream_t, dz_memo*) {
+/// Whether the warp-specialized dX takes the call (layouts it has no form for: never).
+template <class Chain, class View, class V>
+bool ws_grad_x_fits(const View&, index_t, const V*, const V*, const float*, const V*, index_t,
+                    const stco::cuda::options&) {
   return false;
 }
+template <class Chain, class Col, class V>
+bool ws_grad_x_fits(const tile_wise_view<128, Col>& w, index_t value_count, const V* vals,
+                    const V* dY, const float* z, const V* dX, index_t N,
+                    const stco::cuda::options& o) {
+  const float* act = Chain::has_activation ? z : nullptr;
+  return ws::grad_x_fits<Chain>(w, dY, act, dX, N, o) && value_count > 0 && aligned16(vals);
+}
+
+/// Runs the warp-specialized dX; the caller has checked ws_grad_x_fits.
+template <class View, class V, class Chain>
+void ws_grad_x(const View&, const tile_maps&, index_t, const V*, const V*, const float*, V*,
+               index_t, const Chain&, const stco::cuda::stream&, dz_memo*) {}
 
 /// dX of tile_wise<128>: units over (128 columns of W, 256 columns of dX), the reduction over
 /// all R rows of dZ (TMA boxes, formed first by form_dz unless the chain is empty), the A rows
@@ -244,19 +269,17 @@ bool ws_grad_x(const View&, const tile_maps&, index_t, const V*, const V*, const
 /// atomic reduction of (1 − sparsity)·R/T times dX's size. The segmented mma.sync kernel does the
 /// sparse amount without tensor-core throughput to spend it on (H100, 8192³ 75 %: 0.20× cuBLAS).
 template <class Col, class V, class Chain>
-bool ws_grad_x(const tile_wise_view<128, Col>& w, const tile_maps& maps, index_t value_count,
+void ws_grad_x(const tile_wise_view<128, Col>& w, const tile_maps& maps, index_t value_count,
                const V* vals, const V* dY, const float* z, V* dX, index_t N, const Chain& chain,
-               cudaStream_t stream, dz_memo* memo) {
+               const stco::cuda::stream& s, dz_memo* memo) {
   constexpr int T = 128;
   const float* act = Chain::has_activation ? z : nullptr;
-  if (!ws::grad_x_fits<Chain>(w, dY, act, dX, N) || value_count <= 0 || !aligned16(vals))
-    return false;
-  const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, stream, memo);
+  const ws::dz_buffer<V, Chain> dz(dY, act, w.R, N, chain, s.get(), memo);
   using P = ws::dx_tiles<T, V>;
   P p{};
   p.tiles_m = ceil_div(w.K, index_t{128});
   p.tiles_n = ceil_div(N, index_t{256});
-  p.mode = ws_gather_mode();
+  p.mode = ws::gather_of(s.options());
   p.ga = ws::rows_src{reinterpret_cast<const std::uint16_t*>(vals), T, T};
   p.a_ext = T;
   p.b_ext = static_cast<int>(N);
@@ -269,18 +292,14 @@ bool ws_grad_x(const tile_wise_view<128, Col>& w, const tile_maps& maps, index_t
   const CUtensorMap ma =
       p.mode == ws::gather::tma_rows ? ws::map16(vals, value_count / T, T, T, 1) : CUtensorMap{};
   const CUtensorMap mb = ws::map16(dz.get(), w.R, N, N, 64);
-  ws::launch(p, ma, mb, stream);
-  return true;
+  ws::launch(p, ma, mb, s);
 }
 
 /// channel (kept rows gathered in the epilogue) and dense: both operands by TMA.
 template <int BM, class Row, class V, class Chain>
-bool ws_forward(const rows_view<BM, Row>& w, index_t, const V* vals, const V* X, V* Y, index_t N,
-                const Chain& chain, float* stash, cudaStream_t stream) {
+void ws_forward(const rows_view<BM, Row>& w, index_t, const V* vals, const V* X, V* Y, index_t N,
+                const Chain& chain, float* stash, const stco::cuda::stream& s) {
   float* st = Chain::has_activation ? stash : nullptr;
-  if (!use_ws() || w.kr == 0 || N == 0 || w.K == 0 || N % 8 != 0 || w.K % 8 != 0 ||
-      !ws::aligned_all(vals, X, Y, st))
-    return false;
   const CUtensorMap ma = ws::map16(vals, w.kr, w.K, w.K, 128);
   const CUtensorMap mb = ws::map16(X, w.K, N, N, 64);
   auto run = [&](auto gather) {
@@ -296,15 +315,14 @@ bool ws_forward(const rows_view<BM, Row>& w, index_t, const V* vals, const V* X,
     p.y = reinterpret_cast<std::uint16_t*>(Y);
     p.stash = st;
     p.chain = chain;
-    ws::launch(p, ma, mb, stream);
+    ws::launch(p, ma, mb, s);
   };
   static_assert(sizeof(Row) == sizeof(int), "stco gather_tc ws: 32-bit row lists");
   if (w.rows)
     run(std::true_type{});
   else
     run(std::false_type{});
-  fill_removed_rows<V>(w, N, reinterpret_cast<std::uint16_t*>(Y), stash, chain, stream);
-  return true;
+  fill_removed_rows<V>(w, N, reinterpret_cast<std::uint16_t*>(Y), stash, chain, s.get());
 }
 
 }  // namespace stco::kernel::cuda::gather_tc

@@ -115,47 +115,57 @@ stco::cuda::device_buffer<V> expanded(const tile_vector_view<128, N, M, Col>& w,
 
 }  // namespace ws
 
+/// tile_vector<128, N, M> on the warp-specialized kernel: its values expanded per call to
+/// tile_wise<128> panels (cudaMalloc-aligned), so it fits where the panels' tile_wise call fits.
+template <class Chain, int N, int M, class Col, class V>
+bool ws_forward_fits(const tile_vector_view<128, N, M, Col>& w, index_t, const V* vals, const V* X,
+                     const V* Y, index_t Ncols, const float* stash, const stco::cuda::options& o) {
+  const float* st = Chain::has_activation ? stash : nullptr;
+  return ws::panels_fit(w) && ws::forward_fits(ws::panel_view(w), X, Y, Ncols, st, o) &&
+         aligned16(vals);
+}
+template <class Chain, int N, int M, class Col, class V>
+bool ws_grad_w_fits(const tile_vector_view<128, N, M, Col>& w, index_t max_kc, index_t, const V* X,
+                    const V* dY, const float* z, const V* dW, index_t Ncols,
+                    const stco::cuda::options& o) {
+  const float* act = Chain::has_activation ? z : nullptr;
+  return ws::panels_fit(w) &&
+         ws::grad_w_fits<Chain>(ws::panel_view(w), max_kc, X, dY, act, dW, Ncols, o);
+}
+template <class Chain, int N, int M, class Col, class V>
+bool ws_grad_x_fits(const tile_vector_view<128, N, M, Col>& w, index_t, const V* vals, const V* dY,
+                    const float* z, const V* dX, index_t Ncols, const stco::cuda::options& o) {
+  const float* act = Chain::has_activation ? z : nullptr;
+  return ws::panels_fit(w) && ws::grad_x_fits<Chain>(ws::panel_view(w), dY, act, dX, Ncols, o) &&
+         aligned16(vals);
+}
+
 /// tile_vector<128, N, M>: its values expanded to tile_wise<128> panels, then the ws forward.
 template <int N, int M, class Col, class V, class Chain>
-bool ws_forward(const tile_vector_view<128, N, M, Col>& w, index_t, const V* vals, const V* X, V* Y,
-                index_t Ncols, const Chain& chain, float* stash, cudaStream_t stream) {
-  const auto pw = ws::panel_view(w);
-  float* st = Chain::has_activation ? stash : nullptr;
-  if (!ws::panels_fit(w) || !ws::forward_fits(pw, X, Y, Ncols, st) || !aligned16(vals))
-    return false;
-  const auto panel = ws::expanded(w, vals, stream);
-  return ws_forward(pw, panel.size(), panel.data(), X, Y, Ncols, chain, stash, stream);
+void ws_forward(const tile_vector_view<128, N, M, Col>& w, index_t, const V* vals, const V* X, V* Y,
+                index_t Ncols, const Chain& chain, float* stash, const stco::cuda::stream& s) {
+  const auto panel = ws::expanded(w, vals, s.get());
+  ws_forward(ws::panel_view(w), panel.size(), panel.data(), X, Y, Ncols, chain, stash, s);
 }
 
 /// tile_vector<128, N, M>: the ws dW on the tile_wise panels, compressed to the N:M slots.
 template <int N, int M, class Col, class V, class Chain>
-bool ws_grad_w(const tile_vector_view<128, N, M, Col>& w, index_t max_kc, index_t, const V* X,
+void ws_grad_w(const tile_vector_view<128, N, M, Col>& w, index_t max_kc, index_t, const V* X,
                const V* dY, const float* z, V* dW, index_t Ncols, const Chain& chain,
-               cudaStream_t stream, dz_memo* memo) {
-  const auto pw = ws::panel_view(w);
-  const float* act = Chain::has_activation ? z : nullptr;
-  if (!ws::panels_fit(w) || !ws::grad_w_fits<Chain>(pw, max_kc, X, dY, act, dW, Ncols))
-    return false;
-  stco::cuda::device_buffer<V> panel(w.columns * 128, stco::cuda::stream(stream),
-                                     stco::cuda::uninitialized);
-  if (!ws_grad_w(pw, max_kc, panel.size(), X, dY, z, panel.data(), Ncols, chain, stream, memo))
-    return false;
+               const stco::cuda::stream& s, dz_memo* memo) {
+  stco::cuda::device_buffer<V> panel(w.columns * 128, s, stco::cuda::uninitialized);
+  ws_grad_w(ws::panel_view(w), max_kc, panel.size(), X, dY, z, panel.data(), Ncols, chain, s, memo);
   ws::tile_vector_panels<false>(w, reinterpret_cast<const std::uint16_t*>(panel.data()),
-                                reinterpret_cast<std::uint16_t*>(dW), stream);
-  return true;
+                                reinterpret_cast<std::uint16_t*>(dW), s.get());
 }
 
 /// tile_vector<128, N, M>: its values expanded to tile_wise<128> panels, then the ws dX.
 template <int N, int M, class Col, class V, class Chain>
-bool ws_grad_x(const tile_vector_view<128, N, M, Col>& w, const tile_maps& m, index_t,
+void ws_grad_x(const tile_vector_view<128, N, M, Col>& w, const tile_maps& m, index_t,
                const V* vals, const V* dY, const float* z, V* dX, index_t Ncols, const Chain& chain,
-               cudaStream_t stream, dz_memo* memo) {
-  const auto pw = ws::panel_view(w);
-  const float* act = Chain::has_activation ? z : nullptr;
-  if (!ws::panels_fit(w) || !ws::grad_x_fits<Chain>(pw, dY, act, dX, Ncols) || !aligned16(vals))
-    return false;
-  const auto panel = ws::expanded(w, vals, stream);
-  return ws_grad_x(pw, m, panel.size(), panel.data(), dY, z, dX, Ncols, chain, stream, memo);
+               const stco::cuda::stream& s, dz_memo* memo) {
+  const auto panel = ws::expanded(w, vals, s.get());
+  ws_grad_x(ws::panel_view(w), m, panel.size(), panel.data(), dY, z, dX, Ncols, chain, s, memo);
 }
 
 }  // namespace stco::kernel::cuda::gather_tc

@@ -44,15 +44,6 @@ struct device_sparse_tc {
   index_t groups() const { return (cols + 3) / 4; }
 };
 
-/// Tile widths (BN) of the sm90 kernels: 256 (default) or 128. Benchmarks compare the two.
-struct sm90_tiles {
-  int sparse_bn = 256, dense_bn = 256;
-};
-inline sm90_tiles& sm90_tuning() {
-  static sm90_tiles t;
-  return t;
-}
-
 namespace detail {
 
 inline const std::uint16_t* bits(const void* p) { return static_cast<const std::uint16_t*>(p); }
@@ -105,7 +96,8 @@ struct grad_w_plan {
   int bn = 256, splits = 1;
 };
 template <class T, class Chain>
-grad_w_plan plan_grad_w(const device_sparse_tc<T>& w, const T* X, const T* dY, index_t N, path p) {
+grad_w_plan plan_grad_w(const device_sparse_tc<T>& w, const T* X, const T* dY, index_t N, path p,
+                        int bn) {
   constexpr bool linear = !Chain::has_activation;
   grad_w_plan g;
   const bool fits = linear && N % 8 == 0 && aligned16(X) && aligned16(dY);
@@ -116,7 +108,7 @@ grad_w_plan plan_grad_w(const device_sparse_tc<T>& w, const T* X, const T* dY, i
           "activation and N % 8 == 0 (W [",
           w.rows, ", ", w.cols, "], N = ", N, ")"));
     g.sm90 = true;
-    g.bn = sm90_tuning().dense_bn == 128 ? 128 : 256;
+    g.bn = bn == 128 ? 128 : 256;
     // Few output tiles and a long reduction (a conv layer's dW: N = batch·H·W): split the
     // reduction so every SM works, and accumulate the slices atomically into a zeroed dW.
     const index_t tiles =
@@ -160,7 +152,7 @@ void launch_sm90(const CUtensorMap& ma, const CUtensorMap& mb, const CUtensorMap
 /// B = [K, N] row-major.
 template <class T, class Epi>
 void sparse_sm90(const device_sparse_tc<T>& a, const std::uint16_t* b, index_t N, const Epi& epi,
-                 cudaStream_t s) {
+                 cudaStream_t s, int bn) {
   const index_t M = a.rows, K = a.cols, Gc = 2 * a.groups();
   const CUtensorMap ma =
       make_tensor_map_2d(a.values, static_cast<std::uint64_t>(M), static_cast<std::uint64_t>(Gc),
@@ -172,7 +164,7 @@ void sparse_sm90(const device_sparse_tc<T>& a, const std::uint16_t* b, index_t N
   const CUtensorMap mb =
       make_tensor_map_2d(b, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(N),
                          static_cast<std::uint64_t>(N), 2, 64, 64, CU_TENSOR_MAP_SWIZZLE_128B);
-  if (sm90_tuning().sparse_bn == 128)
+  if (bn == 128)
     launch_sm90<T, true, 128>(ma, mb, me, M, N, K, epi, s);
   else
     launch_sm90<T, true, 256>(ma, mb, me, M, N, K, epi, s);
@@ -185,15 +177,29 @@ float linear_factor(const Chain& ch) {
 
 }  // namespace detail
 
+/// Whether the sm90 forward takes the call's shapes and alignment (the device aside).
+template <class T>
+bool forward_sm90_fits(const device_sparse_tc<T>& w, const T* X, index_t N, const T* Y) {
+  return w.groups() % 4 == 0 && N % 8 == 0 && detail::aligned16(w.values) && detail::aligned16(X) &&
+         detail::aligned16(w.meta) && detail::aligned16(Y);
+}
+
+/// Whether the sm90 dX on a transposable Wᵀ takes the call (the device aside).
+template <class T, class Chain>
+bool grad_x_sm90_fits(const device_sparse_tc<T>& wt, const T* dY, index_t N, const T* dX) {
+  return !Chain::has_activation && wt.groups() % 4 == 0 && N % 8 == 0 &&
+         detail::aligned16(wt.values) && detail::aligned16(dY) && detail::aligned16(wt.meta) &&
+         detail::aligned16(dX);
+}
+
 /// Y[R, N] = chain(W·X) with X [K, N] row-major; stash (may be null) gets the activation input
-/// (float, pos = r·N + n).
+/// (float, pos = r·N + n). bn: the sm90 kernel's tile width (256 or 128).
 template <class T, class Chain>
 void forward(const device_sparse_tc<T>& w, const T* X, index_t N, T* Y, const Chain& chain,
-             float* stash, cudaStream_t s, path p = path::automatic) {
+             float* stash, cudaStream_t s, path p = path::automatic, int bn = 256) {
   const index_t R = w.rows, K = w.cols, G = w.groups();
   chain_store<T, Chain> epi{reinterpret_cast<std::uint16_t*>(Y), stash, N, chain};
-  const bool fits = G % 4 == 0 && N % 8 == 0 && detail::aligned16(w.values) &&
-                    detail::aligned16(X) && detail::aligned16(w.meta) && detail::aligned16(Y);
+  const bool fits = forward_sm90_fits(w, X, N, Y);
   if (p == path::sm90 || (p == path::automatic && fits && detail::sm90a_available())) {
     if (!fits || !detail::sm90a_available())
       throw argument_error(
@@ -201,7 +207,7 @@ void forward(const device_sparse_tc<T>& w, const T* X, index_t N, T* Y, const Ch
                                   "device and ⌈K/4⌉ % 4 == 0, "
                                   "N % 8 == 0 (W [",
                                   R, ", ", K, "], N = ", N, ")"));
-    detail::sparse_sm90<T>(w, detail::bits(X), N, epi, s);
+    detail::sparse_sm90<T>(w, detail::bits(X), N, epi, s, bn);
     return;
   }
   gemm_args<Chain> a;
@@ -218,7 +224,7 @@ void forward(const device_sparse_tc<T>& w, const T* X, index_t N, T* Y, const Ch
 template <class T, class Chain>
 void grad_x(const device_sparse_tc<T>& w, const device_sparse_tc<T>* wt, const T* dY,
             const float* stash, index_t N, const Chain& chain, T* dX, cudaStream_t s,
-            path p = path::automatic) {
+            path p = path::automatic, int bn = 256) {
   const index_t R = w.rows, K = w.cols;
   constexpr bool linear = !Chain::has_activation;
   const float scale = linear ? detail::linear_factor(chain) : 1.0f;
@@ -227,16 +233,14 @@ void grad_x(const device_sparse_tc<T>& w, const device_sparse_tc<T>* wt, const T
     if (wt->rows != K || wt->cols != R)
       throw shape_error(::stco::detail::message("stco::cuda::sparse_tc::grad_x: Wᵀ is [", wt->rows,
                                                 ", ", wt->cols, "] for W [", R, ", ", K, "]"));
-    const bool fits = linear && wt->groups() % 4 == 0 && N % 8 == 0 &&
-                      detail::aligned16(wt->values) && detail::aligned16(dY) &&
-                      detail::aligned16(wt->meta) && detail::aligned16(dX);
+    const bool fits = grad_x_sm90_fits<T, Chain>(*wt, dY, N, dX);
     if (p == path::sm90 || (p == path::automatic && fits && detail::sm90a_available())) {
       if (!fits || !detail::sm90a_available())
         throw argument_error(::stco::detail::message(
             "stco::cuda::sparse_tc::grad_x: the sm90 path needs an sm_90a device, a chain without "
             "activation, ⌈R/4⌉ % 4 == 0 and N % 8 == 0 (W [",
             R, ", ", K, "], N = ", N, ")"));
-      detail::sparse_sm90<T>(*wt, detail::bits(dY), N, epi, s);
+      detail::sparse_sm90<T>(*wt, detail::bits(dY), N, epi, s, bn);
       return;
     }
   }
@@ -296,8 +300,8 @@ void grad_x_dense(const T* wt, index_t ld, index_t R, index_t K, const T* dY, in
 /// reduction (0: it does not; then it stores T directly).
 template <class T, class Chain>
 index_t grad_w_workspace(const device_sparse_tc<T>& w, const T* X, const T* dY, index_t N,
-                         path p = path::automatic) {
-  const auto g = detail::plan_grad_w<T, Chain>(w, X, dY, N, p);
+                         path p = path::automatic, int bn = 256) {
+  const auto g = detail::plan_grad_w<T, Chain>(w, X, dY, N, p, bn);
   return g.sm90 && g.splits > 1 ? w.rows * 2 * w.groups() : 0;
 }
 
@@ -308,14 +312,14 @@ index_t grad_w_workspace(const device_sparse_tc<T>& w, const T* X, const T* dY, 
 template <class T, class Chain, class Out>
 void grad_w(const device_sparse_tc<T>& w, const T* X, const T* dY, const float* stash, index_t N,
             const Chain& chain, Out* dW, cudaStream_t s, path p = path::automatic,
-            float* workspace = nullptr) {
+            float* workspace = nullptr, int bn = 256) {
   static_assert(std::is_same_v<Out, float> || std::is_same_v<Out, T>,
                 "stco::cuda::sparse_tc::grad_w: dW is float or the value type");
   const index_t R = w.rows, K = w.cols, G = w.groups();
   constexpr bool linear = !Chain::has_activation;
   const float scale = linear ? detail::linear_factor(chain) : 1.0f;
   const auto* offsets = reinterpret_cast<const std::uint8_t*>(w.offsets);
-  const auto plan = detail::plan_grad_w<T, Chain>(w, X, dY, N, p);
+  const auto plan = detail::plan_grad_w<T, Chain>(w, X, dY, N, p, bn);
   if (plan.sm90) {
     const CUtensorMap ma =
         make_tensor_map_2d(dY, static_cast<std::uint64_t>(R), static_cast<std::uint64_t>(N),

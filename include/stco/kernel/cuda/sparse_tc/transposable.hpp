@@ -15,8 +15,9 @@
 //   entity once and then run dX on the sparse tensor cores; a plain stco::prune<nm<2, 4>> mask
 //   (almost never transposable) runs dX densely on a per-call decompressed Wᵀ instead.
 //
-//     auto W = stco::cuda::sparse_tc::prune_transposable_weight(W_dense);   // sparse_matrix,
-//     nm<2,4> auto Wd = stco::cuda::device_sparse_matrix<half, stco::nm<2, 4>>::from_host(W, s);
+//     // a transposable nm<2,4> sparse_matrix:
+//     auto W = stco::cuda::sparse_tc::prune_transposable_weight(W_dense);
+//     auto Wd = stco::cuda::device_sparse_matrix<half, stco::nm<2, 4>>::from_host(W, s);
 #pragma once
 
 #include <array>
