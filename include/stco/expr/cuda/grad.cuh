@@ -23,6 +23,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <type_traits>
 
@@ -101,15 +102,23 @@ class gradient {
       throw argument_error(
           "stco::cuda::grad: wrt_into(W, dW): dW does not share W's device entity (build it "
           "with W.zeros_like(s))");
-    if constexpr (rank == 2) {
-      const auto sh = e_.out_shape();
-      kernel::cuda::matmul_grad_w(kernel::cuda::gemm_call<value_type, L, Chain>{
-          core.w, core.x, dy_, z(), dW.values(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_,
-          memo_.get()});
-    } else {
-      kernel::cuda::conv2d_grad_w(kernel::cuda::conv_call<value_type, L, Chain>{
-          core.w, core.x, dy_, z(), dW.values(), nullptr, chain_, core.geo, s_, memo_.get()});
-    }
+    if constexpr (rank == 2)
+      kernel::cuda::matmul_grad_w(grad_w_call(dW.values()));
+    else
+      kernel::cuda::conv2d_grad_w(grad_w_call(dW.values()));
+  }
+
+  /// The route wrt(W) takes (kernel/cuda/route.cuh; printable), for a freshly allocated dW.
+  kernel::cuda::route grad_w_route() const {
+    namespace kc = kernel::cuda;
+    constexpr kc::op o = rank == 2 ? kc::op::matmul_grad_w : kc::op::conv2d_grad_w;
+    return kc::plan<o, layout_type, value_type, Chain>(grad_w_call(fresh()));
+  }
+  /// The route wrt(X) takes, for a freshly allocated dX.
+  kernel::cuda::route grad_x_route() const {
+    namespace kc = kernel::cuda;
+    constexpr kc::op o = rank == 2 ? kc::op::matmul_grad_x : kc::op::conv2d_grad_x;
+    return kc::plan<o, layout_type, value_type, Chain>(grad_x_call(fresh()));
   }
 
   /// dL/dX (rank 2 for matmul, NHWC for conv2d), or dL/db for a rank-1 bias.
@@ -162,16 +171,10 @@ class gradient {
             detail::shape_text(t.extents().array()), " at its address, X is ",
             detail::shape_text(x_extents(core))));
       check_out(out, t.extents().array(), "X");
-      using L = layout_type;
-      if constexpr (rank == 2) {
-        const auto sh = e_.out_shape();
-        kernel::cuda::matmul_grad_x(kernel::cuda::gemm_call<value_type, L, Chain>{
-            core.w, nullptr, dy_, z(), out.data(), nullptr, chain_, sh[0], core.x_rows, sh[1], s_,
-            memo_.get()});
-      } else {
-        kernel::cuda::conv2d_grad_x(kernel::cuda::conv_call<value_type, L, Chain>{
-            core.w, nullptr, dy_, z(), out.data(), nullptr, chain_, core.geo, s_, memo_.get()});
-      }
+      if constexpr (rank == 2)
+        kernel::cuda::matmul_grad_x(grad_x_call(out.data()));
+      else
+        kernel::cuda::conv2d_grad_x(grad_x_call(out.data()));
     }
   }
 
@@ -179,6 +182,35 @@ class gradient {
   stream get_stream() const noexcept { return s_; }
 
  private:
+  /// The kernel calls of wrt(W) and wrt(X), writing to `out`.
+  auto grad_w_call(value_type* out) const {
+    const Core& core = F::core(e_);
+    if constexpr (rank == 2) {
+      const auto sh = e_.out_shape();
+      return kernel::cuda::gemm_call<value_type, layout_type, Chain>{
+          core.w, core.x, dy_,         z(),   out, nullptr,
+          chain_, sh[0],  core.x_rows, sh[1], s_,  memo_.get()};
+    } else {
+      return kernel::cuda::conv_call<value_type, layout_type, Chain>{
+          core.w, core.x, dy_, z(), out, nullptr, chain_, core.geo, s_, memo_.get()};
+    }
+  }
+  auto grad_x_call(value_type* out) const {
+    const Core& core = F::core(e_);
+    if constexpr (rank == 2) {
+      const auto sh = e_.out_shape();
+      return kernel::cuda::gemm_call<value_type, layout_type, Chain>{
+          core.w, nullptr, dy_,         z(),   out, nullptr,
+          chain_, sh[0],   core.x_rows, sh[1], s_,  memo_.get()};
+    } else {
+      return kernel::cuda::conv_call<value_type, layout_type, Chain>{
+          core.w, nullptr, dy_, z(), out, nullptr, chain_, core.geo, s_, memo_.get()};
+    }
+  }
+  /// A 256-byte aligned address standing for an output the caller would allocate (planning
+  /// reads only its alignment).
+  static value_type* fresh() { return reinterpret_cast<value_type*>(std::uintptr_t{256}); }
+
   struct operand_ref {
     const value_type* data;
     index_t size;

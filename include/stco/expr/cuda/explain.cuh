@@ -1,0 +1,87 @@
+// stco/expr/cuda/explain.cuh — which kernels a device expression's calls take, and why.
+//
+//     auto W = stco::cuda::device_sparse_matrix<stco::half, stco::nm<2, 4>>(host_W, s);
+//     std::cout << stco::cuda::explain(stco::relu(stco::matmul(W, X)), s);
+//
+// prints one line per call a training step makes (forward, dX, dW), e.g.
+//
+//     matmul forward: sparse_tc/sparse_gemm (wgmma.sp, BN 256)
+//     matmul dX: sparse_tc/dense_transposed (wgmma, BN 256, dZ formed first); Wᵀ is not 2:4 ...
+//     matmul dW: sparse_tc/compressed_grad_w (wgmma, BN 256, dZ formed first)
+//
+// The routes come from the same planner the calls use (kernel/cuda/planner.cuh), under the
+// stream's options. explain(expr, s) assumes the outputs, dY and the stash are fresh allocations
+// (as eval and grad make them); a gradient object's explain() gives the routes for its own dY.
+// Planning launches nothing; it may build the weight's cached index maps, as the first call would.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <sstream>
+#include <string>
+
+#include "stco/expr/cuda/grad.cuh"
+#include "stco/kernel/cuda/planner.cuh"
+
+namespace stco::cuda {
+
+/// The routes of the three calls of one layer: forward, dX and dW.
+struct explanation {
+  kernel::cuda::route forward, grad_x, grad_w;
+};
+inline std::ostream& operator<<(std::ostream& os, const explanation& e) {
+  return os << e.forward << '\n' << e.grad_x << '\n' << e.grad_w << '\n';
+}
+inline std::string to_string(const explanation& e) {
+  std::ostringstream os;
+  os << e;
+  return os.str();
+}
+
+namespace detail {
+/// A 256-byte aligned address standing for a buffer the call would allocate; planning reads
+/// only the alignment of such pointers.
+template <class T>
+T* fresh() {
+  return reinterpret_cast<T*>(std::uintptr_t{256});
+}
+}  // namespace detail
+
+/// The routes of the calls of device expression `e` on stream `s` (with its options).
+template <class E, std::enable_if_t<is_device_expression_v<E>, int> = 0>
+explanation explain(const E& e, stream s) {
+  using F = flatten<E>;
+  using Core = typename F::core_type;
+  using V = typename E::value_type;
+  using L = typename Core::layout_type;
+  namespace kc = kernel::cuda;
+  const Core& core = F::core(e);
+  const auto chain = F::epilogue(e);
+  using Ch = std::remove_const_t<decltype(chain)>;
+  float* z = Ch::has_activation ? detail::fresh<float>() : nullptr;
+  V* out = detail::fresh<V>();
+  const V* dy = detail::fresh<V>();
+  explanation x;
+  if constexpr (Core::out_rank == 2) {
+    const auto sh = e.out_shape();
+    using C = kc::gemm_call<V, L, Ch>;
+    const C fwd{core.w, core.x, nullptr,     nullptr, out, z,
+                chain,  sh[0],  core.x_rows, sh[1],   s,   nullptr};
+    const C gx{core.w, nullptr, dy, z, out, nullptr, chain, sh[0], core.x_rows, sh[1], s, nullptr};
+    const C gw{core.w, core.x, dy, z, out, nullptr, chain, sh[0], core.x_rows, sh[1], s, nullptr};
+    x.forward = kc::plan<kc::op::matmul_forward, L, V, Ch>(fwd);
+    x.grad_x = kc::plan<kc::op::matmul_grad_x, L, V, Ch>(gx);
+    x.grad_w = kc::plan<kc::op::matmul_grad_w, L, V, Ch>(gw);
+  } else {
+    using C = kc::conv_call<V, L, Ch>;
+    const C fwd{core.w, core.x, nullptr, nullptr, out, z, chain, core.geo, s, nullptr};
+    const C gx{core.w, nullptr, dy, z, out, nullptr, chain, core.geo, s, nullptr};
+    const C gw{core.w, core.x, dy, z, out, nullptr, chain, core.geo, s, nullptr};
+    x.forward = kc::plan<kc::op::conv2d_forward, L, V, Ch>(fwd);
+    x.grad_x = kc::plan<kc::op::conv2d_grad_x, L, V, Ch>(gx);
+    x.grad_w = kc::plan<kc::op::conv2d_grad_w, L, V, Ch>(gw);
+  }
+  return x;
+}
+
+}  // namespace stco::cuda
