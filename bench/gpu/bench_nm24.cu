@@ -23,7 +23,7 @@
 // 4:8 (50 %) as two terms over the stacked [X; X]. The per-call value gather, dW scatter (and for
 // two terms the stacking of X and the sum of dX's halves) are inside the timing. Peers: cuBLAS
 // (vs_cublas), cuSPARSE CSR on the same mask (vs_csr, forward) and the portable kernels the
-// layout ran on before (vs_portable: set_fast_paths(false), same binary).
+// layout ran on before (vs_portable: options::fast_kernels = false, same binary).
 #define STCO_CUDA_NO_GATHER_TC 1  // nm<2,4> only: leave the tile kernels out of this build
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
@@ -59,6 +59,8 @@ using T = stco::half;
 
 /// The kernel path the benchmark runs (STCO_BENCH_PATH=sm80 forces the portable one).
 sparse_tc::path g_path = sparse_tc::path::automatic;
+/// The sm90 kernels' tile widths (the *_bn128 rows switch them).
+int g_sparse_bn = 256, g_dense_bn = 256;
 
 struct shape {
   std::string name;
@@ -187,7 +189,7 @@ struct fixture {
 
   // The operations, call i on input set i % sets.
   void fwd(int i) {
-    sparse_tc::forward(W, X[i % sets], sh.N, Y, stco::chain<>{}, nullptr, s, g_path);
+    sparse_tc::forward(W, X[i % sets], sh.N, Y, stco::chain<>{}, nullptr, s, g_path, g_sparse_bn);
   }
   void gather() {
     if (transposable) sparse_tc::transpose_values(w, w_off, t_off, wt, sh.M, sh.K, s);
@@ -195,10 +197,11 @@ struct fixture {
   void dx(int i) {
     gather();
     sparse_tc::grad_x(W, transposable ? &WT : nullptr, dY[i % sets], nullptr, sh.N, stco::chain<>{},
-                      dX, s, g_path);
+                      dX, s, g_path, g_sparse_bn);
   }
   void dw(int i) {
-    sparse_tc::grad_w(W, X[i % sets], dY[i % sets], nullptr, sh.N, stco::chain<>{}, dW, s, g_path);
+    sparse_tc::grad_w(W, X[i % sets], dY[i % sets], nullptr, sh.N, stco::chain<>{}, dW, s, g_path,
+                      nullptr, g_dense_bn);
   }
   void blas_fwd(int i) {
     blas.run(s, CUDA_R_16F, false, false, sh.M, sh.N, sh.K, w_dense, X[i % sets], Y);
@@ -358,15 +361,15 @@ void run(benchmark::State& state, shape sh, op o) {
         blas = bg::median_ms(f.s, [&](int i) { f.blas_dw(i); });
         break;
       case op::fwd_bn128:  // the same op with 128-wide tiles (tuning comparison)
-        sparse_tc::sm90_tuning().sparse_bn = 128;
+        g_sparse_bn = 128;
         ours = bg::median_ms(f.s, [&](int i) { f.fwd(i); });
-        sparse_tc::sm90_tuning().sparse_bn = 256;
+        g_sparse_bn = 256;
         blas = bg::median_ms(f.s, [&](int i) { f.blas_fwd(i); });
         break;
       case op::dw_bn128:
-        sparse_tc::sm90_tuning().dense_bn = 128;
+        g_dense_bn = 128;
         ours = bg::median_ms(f.s, [&](int i) { f.dw(i); });
-        sparse_tc::sm90_tuning().dense_bn = 256;
+        g_dense_bn = 256;
         blas = bg::median_ms(f.s, [&](int i) { f.blas_dw(i); });
         break;
       case op::step:
@@ -462,10 +465,13 @@ void run_embed(benchmark::State& state, shape sh, op o) {
   double ours = 0, blas = 0, csr = 0, portable = 0;
   for (auto _ : state) {
     ours = bg::median_ms(f.s, [&](int i) { embed_op(x, o, i); });
-    stco::kernel::cuda::set_fast_paths(false);
+    stco::cuda::options portable_only;
+    portable_only.fast_kernels = false;
+    const stco::cuda::stream fast = x.s;
+    x.s = x.s.with(portable_only);
     portable = bg::median_ms(
         f.s, [&](int i) { embed_op(x, o, i); }, 3, 10, 200);
-    stco::kernel::cuda::set_fast_paths(true);
+    x.s = fast;
     switch (o) {
       case op::fwd:
         blas = bg::median_ms(f.s, [&](int i) { f.blas_fwd(i); });

@@ -37,8 +37,9 @@ stco::tensor<T, 2> random_matrix(index_t r, index_t c, std::uint64_t seed) {
 /// Times forward, dX and dW of layout L at sparsity sp; counters: kept-value TFLOP/s.
 template <class L, class T>
 void bench_layout(benchmark::State& state, double sp, int op) {
-  stco::kernel::cuda::set_fast_paths(false);
-  const auto s = bench_stream();
+  stco::cuda::options portable;
+  portable.fast_kernels = false;
+  const auto s = bench_stream().with(portable);
   const auto W = stco::prune<L>(random_matrix<T>(R, K, 1), sp);
   const auto Wd = sc::device_sparse_matrix<T, L>::from_host(W, s);
   const auto Xd = sc::device_tensor<T, 2>::from_host(random_matrix<T>(K, N, 2), s);
@@ -70,7 +71,6 @@ void bench_layout(benchmark::State& state, double sp, int op) {
   const double flops = 2.0 * static_cast<double>(Wd.entity().kept()) * N;
   state.counters["ms"] = ms;
   state.counters["TFLOPs_kept"] = flops / (ms * 1e-3) / 1e12;
-  stco::kernel::cuda::set_fast_paths(true);
 }
 
 /// cuBLAS dense GEMM of the same size (fp32, or fp16 in with fp32 compute).

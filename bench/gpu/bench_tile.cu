@@ -293,28 +293,41 @@ std::pair<double, double> paired_ms(cudaStream_t s, const std::function<void(int
 
 template <class L>
 void run_layout(benchmark::State& state, problem& pb, const std::string& lname, double sparsity,
-                bool with_csr) {
-  const stco::cuda::stream st(pb.s);
+                bool with_csr, const stco::cuda::options& opts) {
+  namespace kc = stco::kernel::cuda;
+  const stco::cuda::stream st(pb.s, opts);
   auto W = weight<L>(pb.M, pb.K, sparsity, st);
   const auto chain = pb.chain();
+  using Chain = std::decay_t<decltype(chain)>;
+  // The routes, planned once (every input set is allocated alike).
+  const kc::route rf = pb.conv ? tc::plan_conv<L>(kc::op::conv2d_forward, st)
+                               : tc::plan_forward<Chain>(W, pb.X[0], pb.Y, pb.N, pb.stash, st);
+  const kc::route rx = pb.conv ? tc::plan_conv<L>(kc::op::conv2d_grad_x, st)
+                               : tc::plan_grad_x<Chain>(W, pb.dY[0], pb.stash, pb.dX, pb.N, st);
+  const kc::route rw =
+      pb.conv ? tc::plan_conv<L>(kc::op::conv2d_grad_w, st)
+              : tc::plan_grad_w<Chain>(W, pb.X[0], pb.dY[0], pb.stash, pb.dW, pb.N, st);
+  state.SetLabel(kc::to_string(rf) + " | " + kc::to_string(rx) + " | " + kc::to_string(rw));
   auto fwd = [&](int i) {
     if (pb.conv)
-      tc::conv_forward(W, pb.X[i % pb.sets], pb.Y, pb.g, chain, pb.stash, st);
+      tc::conv_forward(rf, W, pb.X[i % pb.sets], pb.Y, pb.g, chain, pb.stash, st);
     else
-      tc::forward(W, pb.X[i % pb.sets], pb.Y, pb.N, chain, pb.stash, st);
+      tc::forward(rf, W, pb.X[i % pb.sets], pb.Y, pb.N, chain, pb.stash, st);
   };
   // memo: the step's gradient object's dZ (formed once for dX and dW, as stco::cuda::grad does).
   auto dx = [&](int i, stco::kernel::cuda::dz_memo* memo = nullptr) {
     if (pb.conv)
-      tc::conv_grad_x(W, pb.dY[i % pb.sets], pb.stash, pb.dX, pb.g, chain, st);
+      tc::conv_grad_x(rx, W, pb.dY[i % pb.sets], pb.stash, pb.dX, pb.g, chain, st);
     else
-      tc::grad_x(W, pb.dY[i % pb.sets], pb.stash, pb.dX, pb.N, chain, st, memo);
+      tc::grad_x(rx, W, pb.dY[i % pb.sets], pb.stash, pb.dX, pb.N, chain, st, memo);
   };
   auto dw = [&](int i, stco::kernel::cuda::dz_memo* memo = nullptr) {
     if (pb.conv)
-      tc::conv_grad_w(W, pb.X[i % pb.sets], pb.dY[i % pb.sets], pb.stash, pb.dW, pb.g, chain, st);
+      tc::conv_grad_w(rw, W, pb.X[i % pb.sets], pb.dY[i % pb.sets], pb.stash, pb.dW, pb.g, chain,
+                      st);
     else
-      tc::grad_w(W, pb.X[i % pb.sets], pb.dY[i % pb.sets], pb.stash, pb.dW, pb.N, chain, st, memo);
+      tc::grad_w(rw, W, pb.X[i % pb.sets], pb.dY[i % pb.sets], pb.stash, pb.dW, pb.N, chain, st,
+                 memo);
   };
   const auto& blas = pb.cublas();
   std::map<std::string, double> ours;
@@ -402,6 +415,13 @@ enum class loop { best, wgmma, sync };
 
 /// A warp-specialized variant: how gathered rows are copied (-1: the default) and the row tiles
 /// per group of the persistent walk (0: the default).
+using copy = stco::cuda::options::gather_tc_tuning::copy;
+/// The options every registration starts from (GATHER_TC_WS_GATHER may set the gather copy).
+stco::cuda::options& base_options() {
+  static stco::cuda::options o;
+  return o;
+}
+
 struct ws_variant {
   int gather = -1;
   int group = 0;
@@ -428,17 +448,14 @@ void reg(const entry& e, const std::string& lname, double s, bool csr, loop m = 
   benchmark::RegisterBenchmark(name.c_str(),
                                [e, lname, s, csr, m, v](benchmark::State& st) {
                                  problem& pb = get(e.name, e.M, e.K, e.N, e.conv ? &e.g : nullptr);
-                                 tc::prefer_wgmma() = m != loop::sync;
-                                 tc::prefer_ws() = m == loop::best;
-                                 const tc::ws::gather g0 = tc::ws_gather_mode();
+                                 stco::cuda::options o = base_options();
+                                 o.gather_tc.wgmma = m != loop::sync;
+                                 o.gather_tc.warp_specialized = m == loop::best;
                                  if (v.gather >= 0)
-                                   tc::ws_gather_mode() = static_cast<tc::ws::gather>(v.gather);
-                                 tc::ws_group() = v.group;
-                                 run_layout<L>(st, pb, lname, s, csr);
-                                 tc::ws_gather_mode() = g0;
-                                 tc::ws_group() = 0;
-                                 tc::prefer_wgmma() = true;
-                                 tc::prefer_ws() = true;
+                                   o.gather_tc.gather =
+                                       v.gather == 1 ? copy::tma_rows : copy::cp_async;
+                                 o.gather_tc.group = v.group;
+                                 run_layout<L>(st, pb, lname, s, csr, o);
                                  if (m != loop::best || !v.suffix().empty()) return;
                                  if (!e.net.empty()) {
                                    auto& n = network_steps[e.net];
@@ -462,11 +479,11 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("epilogue", "bias + relu, stash (ours); none (cuBLAS)");
   benchmark::AddCustomContext("wgmma", tc::sm90a_ready() ? "yes (sm_90a build)" : "no");
   if (const char* g = std::getenv("GATHER_TC_WS_GATHER"); g && std::string(g) == "tma_rows")
-    tc::ws_gather_mode() = tc::ws::gather::tma_rows;
+    base_options().gather_tc.gather = copy::tma_rows;
   else if (g && std::string(g) == "cp_async")
-    tc::ws_gather_mode() = tc::ws::gather::cp_async;
+    base_options().gather_tc.gather = copy::cp_async;
   benchmark::AddCustomContext(
-      "ws_gather", tc::ws_gather_mode() == tc::ws::gather::tma_rows ? "tma_rows" : "cp_async");
+      "ws_gather", base_options().gather_tc.gather == copy::tma_rows ? "tma_rows" : "cp_async");
   for (const auto& e : problems()) {
     if (!e.conv) {
       reg<stco::tile_wise<128>>(e, "tile_wise<128>", 0.75, true);

@@ -30,10 +30,30 @@ inline bool quick() {
   return q;
 }
 
-/// One non-blocking stream for the whole test binary.
+/// The options every call of a test runs with (tests switch kernels through them).
+inline sc::options& test_options() {
+  static sc::options o;
+  return o;
+}
+
+/// One non-blocking stream for the whole test binary, with test_options().
 inline sc::stream test_stream() {
   static sc::owned_stream s;
-  return s.get();
+  return s.get().with(test_options());
+}
+
+/// Sets test_options() for a scope and restores the defaults after it.
+struct scoped_options {
+  explicit scoped_options(const sc::options& o) { test_options() = o; }
+  scoped_options(const scoped_options&) = delete;
+  scoped_options& operator=(const scoped_options&) = delete;
+  ~scoped_options() { test_options() = sc::options{}; }
+};
+
+/// The routes the last check_matmul / check_conv took (its last epilogue): forward, dX, dW.
+inline sc::explanation& last_routes() {
+  static sc::explanation r;
+  return r;
 }
 
 template <class T, class E>
@@ -156,6 +176,7 @@ void check_matmul(index_t R, index_t K, index_t N, double sparsity, Epis epilogu
       zero_dropped(W.entity(), dWref);
       CHECK(max_rel_error(to_doubles(Yd.to_host(s)), ref.y) <= gpu_tolerance<T>(K));
       const auto g = stco::grad(e, dYd, stash, s);
+      last_routes() = {sc::explain(e, s).forward, g.grad_x_route(), g.grad_w_route()};
       const auto dWd = g.wrt(Wd);
       CHECK(dWd.entity_ptr() == Wd.entity_ptr());
       const auto dW = dWd.to_host(s);
@@ -221,6 +242,7 @@ void check_conv(const conv_case& c, double sparsity, Epis epilogues = {}) {
       zero_dropped(W.entity(), dWref);
       CHECK(max_rel_error(to_doubles(Yd.to_host(s)), ref.y) <= gpu_tolerance<T>(Kg));
       const auto gr = stco::grad(e, dYd, stash, s);
+      last_routes() = {sc::explain(e, s).forward, gr.grad_x_route(), gr.grad_w_route()};
       const auto dWd = gr.wrt(Wd);
       CHECK(dWd.entity_ptr() == Wd.entity_ptr());
       CHECK(max_rel_error(to_doubles(stco::decode(dWd.to_host(s))), dWref) <= gpu_tolerance<T>(P));

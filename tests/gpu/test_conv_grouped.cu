@@ -17,7 +17,9 @@ TEST_CASE_TEMPLATE("device conv2d in half and bfloat16 matches dense double math
   const auto& cs = all_conv_cases();
   for (bool fast : {true, false}) {
     CAPTURE(fast);
-    stco::kernel::cuda::set_fast_paths(fast);
+    sc::options o;
+    o.fast_kernels = fast;
+    const scoped_options use(o);
     check_conv<stco::nm<2, 4>, V>(cs[0], 0.5,
                                   epis<epi::bias_gelu_scale, epi::scale_bias_relu_residual>{});
     check_conv<stco::tile_wise<16>, V>(cs[0], 0.5, fused_epi{});
@@ -25,5 +27,4 @@ TEST_CASE_TEMPLATE("device conv2d in half and bfloat16 matches dense double math
     check_conv<stco::block<4, 4>, V>(cs[1], 0.5, fused_epi{});
     check_conv<stco::nm<1, 3>, V>(grouped_conv_cases()[1], 2.0 / 3, fused_epi{});
   }
-  stco::kernel::cuda::set_fast_paths(true);
 }

@@ -10,7 +10,9 @@ TEST_CASE_TEMPLATE("device matmul in half and bfloat16 matches dense double math
   using namespace stco_gpu_test;
   for (bool fast : {true, false}) {
     CAPTURE(fast);
-    stco::kernel::cuda::set_fast_paths(fast);
+    sc::options o;
+    o.fast_kernels = fast;
+    const scoped_options use(o);
     check_matmul<stco::nm<2, 4>, V>(24, 70, 40, 0.5,
                                     epis<epi::bias_gelu_scale, epi::scale_bias_relu_residual>{});
     check_matmul<stco::nm<2, 4>, V>(130, 256, 136, 0.5, fused_epi{});
@@ -36,5 +38,4 @@ TEST_CASE_TEMPLATE("device matmul in half and bfloat16 matches dense double math
     check_matmul<stco::csr, V>(16, 40, 20, 0.7, fused_epi{});
     check_matmul<stco::tile_vector<4, 2, 4>, V>(18, 48, 21, 0.75, fused_epi{});
   }
-  stco::kernel::cuda::set_fast_paths(true);
 }

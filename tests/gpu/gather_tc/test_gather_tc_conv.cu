@@ -53,7 +53,9 @@ void conv_case(const conv_setting& cs, double sparsity, Epis) {
     for_each_epi(Epis{}, [&](auto tag) {
       constexpr epi E = decltype(tag)::value;
       const epi e = E;
-      tc::prefer_wgmma() = wgmma;
+      stco::cuda::options o;
+      o.gather_tc.wgmma = wgmma;
+      const stco::cuda::stream so = s.with(o);
       INFO(L::name(), " conv ", cs.name, " sparsity ", sparsity, " epilogue ", epi_name(e),
            wgmma && tc::sm90a_ready() ? " (wgmma)" : " (mma.sync)");
       with_chain<E, V>(db.data(), dres.data(), [&](const auto& chain) {
@@ -62,7 +64,11 @@ void conv_case(const conv_setting& cs, double sparsity, Epis) {
         stco::cuda::device_buffer<float> st(P * Cout, s);
         poison(Y, s), poison(dX, s), poison(dW, s), poison(st, s);
 
-        tc::conv_forward(Wd, dXin.data(), Y.data(), g, chain, st.data(), s);
+        namespace kc = stco::kernel::cuda;
+        const auto rf = tc::plan_conv<L>(kc::op::conv2d_forward, so);
+        CHECK(rf.kernel == kc::kernel_name::implicit_conv);
+        CHECK((rf.instruction == kc::instruction::wgmma) == (wgmma && tc::sm90a_ready()));
+        tc::conv_forward(rf, Wd, dXin.data(), Y.data(), g, chain, st.data(), so);
         std::vector<double> yref(Z.size()), aref(Z.size());
         for (index_t i = 0; i < P * Cout; ++i) {
           yref[i] = y_ref(e, Z[i], bd[i % Cout], rd[i]);
@@ -76,8 +82,10 @@ void conv_case(const conv_setting& cs, double sparsity, Epis) {
         }
 
         const float* z = Chain::has_activation ? st.data() : nullptr;
-        tc::conv_grad_w(Wd, dXin.data(), ddY.data(), z, dW.data(), g, chain, s);
-        tc::conv_grad_x(Wd, ddY.data(), z, dX.data(), g, chain, s);
+        tc::conv_grad_w(tc::plan_conv<L>(kc::op::conv2d_grad_w, so), Wd, dXin.data(), ddY.data(), z,
+                        dW.data(), g, chain, so);
+        tc::conv_grad_x(tc::plan_conv<L>(kc::op::conv2d_grad_x, so), Wd, ddY.data(), z, dX.data(),
+                        g, chain, so);
         std::vector<double> dZ(static_cast<std::size_t>(P * Cout)), dWref, dXref;
         for (index_t i = 0; i < P * Cout; ++i) dZ[i] = dz_ref(e, a[i], dy[i]);
         stco::reference::conv2d_grads(w, x, dZ, g, dWref, dXref);

@@ -27,6 +27,17 @@ const char* mode_name(mode m, bool sm90a) {
 }
 bool ws_mode(mode m) { return m != mode::wgmma && m != mode::sync; }
 
+/// The route follows the mode's options: mma.sync when wgmma is off; the gathered GEMM (never
+/// the warp-specialized kernel) when that is off.
+void check_route(const stco::kernel::cuda::route& r, mode m) {
+  namespace kc = stco::kernel::cuda;
+  CHECK(r.family == kc::family::gather_tc);
+  if (m == mode::sync) CHECK(r.instruction != kc::instruction::wgmma);
+  if (!ws_mode(m)) CHECK(r.kernel != kc::kernel_name::warp_specialized);
+  if (tc::sm90a_ready() && m == mode::wgmma && r.kernel == kc::kernel_name::gathered_gemm)
+    CHECK(r.instruction == kc::instruction::wgmma);
+}
+
 template <class L, class V, class Epis>
 void matmul_case(index_t R, index_t K, index_t N, double sparsity, Epis) {
   stco::cuda::owned_stream os;
@@ -51,13 +62,15 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity, Epis) {
     for_each_epi(Epis{}, [&](auto tag) {
       constexpr epi E = decltype(tag)::value;
       const epi e = E;
-      tc::prefer_wgmma() = m != mode::sync;
-      tc::prefer_ws() = ws_mode(m);
-      tc::ws_grid_limit() = m == mode::ws_two_ctas || m == mode::ws_tma_two_ctas ? 2 : 0;
-      tc::ws_grad_w_min_units() = 0;  // dW on the ws kernel even with a handful of work units
-      tc::ws_gather_mode() = m == mode::ws_tma || m == mode::ws_tma_two_ctas
-                                 ? tc::ws::gather::tma_rows
-                                 : tc::ws::gather::cp_async;
+      stco::cuda::options o;
+      o.gather_tc.wgmma = m != mode::sync;
+      o.gather_tc.warp_specialized = ws_mode(m);
+      o.gather_tc.grid_limit = m == mode::ws_two_ctas || m == mode::ws_tma_two_ctas ? 2 : 0;
+      o.gather_tc.grad_w_min_units = 0;  // dW on the ws kernel even with a handful of work units
+      o.gather_tc.gather = m == mode::ws_tma || m == mode::ws_tma_two_ctas
+                               ? stco::cuda::options::gather_tc_tuning::copy::tma_rows
+                               : stco::cuda::options::gather_tc_tuning::copy::cp_async;
+      const stco::cuda::stream so = s.with(o);
       INFO(L::name(), " R=", R, " K=", K, " N=", N, " sparsity ", sparsity, " epilogue ",
            epi_name(e), " mainloop ", mode_name(m, tc::sm90a_ready()));
       with_chain<E, V>(db.data(), dres.data(), [&](const auto& chain) {
@@ -66,7 +79,10 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity, Epis) {
         stco::cuda::device_buffer<float> st(R * N, s);
         poison(Y, s), poison(dX, s), poison(dW, s), poison(st, s);
 
-        tc::forward(Wd, dXin.data(), Y.data(), N, chain, st.data(), s);
+        const auto rf = tc::plan_forward<Chain>(Wd, dXin.data(), Y.data(), N, st.data(), so);
+        INFO("forward route: ", stco::kernel::cuda::to_string(rf));
+        check_route(rf, m);
+        tc::forward(rf, Wd, dXin.data(), Y.data(), N, chain, st.data(), so);
         std::vector<double> yref(Z.size()), aref(Z.size());
         for (index_t i = 0; i < R * N; ++i) {
           yref[i] = y_ref(e, Z[i], bd[i / N], rd[i]);
@@ -80,8 +96,13 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity, Epis) {
         }
 
         const float* z = Chain::has_activation ? st.data() : nullptr;
-        tc::grad_w(Wd, dXin.data(), ddY.data(), z, dW.data(), N, chain, s);
-        tc::grad_x(Wd, ddY.data(), z, dX.data(), N, chain, s);
+        const auto rw = tc::plan_grad_w<Chain>(Wd, dXin.data(), ddY.data(), z, dW.data(), N, so);
+        const auto rx = tc::plan_grad_x<Chain>(Wd, ddY.data(), z, dX.data(), N, so);
+        INFO("dW route: ", stco::kernel::cuda::to_string(rw));
+        INFO("dX route: ", stco::kernel::cuda::to_string(rx));
+        check_route(rw, m);
+        tc::grad_w(rw, Wd, dXin.data(), ddY.data(), z, dW.data(), N, chain, so);
+        tc::grad_x(rx, Wd, ddY.data(), z, dX.data(), N, chain, so);
         std::vector<double> dZ(static_cast<std::size_t>(R * N)), dWref, dXref;
         for (index_t i = 0; i < R * N; ++i) dZ[i] = dz_ref(e, a[i], dy[i]);
         stco::reference::matmul_grads(w, x, dZ, R, K, N, dWref, dXref);
@@ -102,11 +123,6 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity, Epis) {
         check_close(got, dWref, tol<V>(), "dW");
       });
     });
-  tc::prefer_wgmma() = true;
-  tc::prefer_ws() = true;
-  tc::ws_grid_limit() = 0;
-  tc::ws_grad_w_min_units() = -1;
-  tc::ws_gather_mode() = tc::ws::gather::cp_async;
 }
 
 }  // namespace

@@ -119,7 +119,7 @@ struct shape {
 };
 
 template <class T>
-void run_case(shape sh, epi which, sparse_tc::path p, bool transposable) {
+void run_case(shape sh, epi which, sparse_tc::path p, bool transposable, int bn = 256) {
   const index_t R = sh.R, K = sh.K, N = sh.N;
   CAPTURE(R);
   CAPTURE(K);
@@ -180,7 +180,8 @@ void run_case(shape sh, epi which, sparse_tc::path p, bool transposable) {
   }
 
   with_chain<T>(which, d_bias.data(), d_res.data(), [&](const auto& chain) {
-    sparse_tc::forward(dw.view, dX_in.data(), N, dYout.data(), chain, d_stash.data(), s.get(), p);
+    sparse_tc::forward(dw.view, dX_in.data(), N, dYout.data(), chain, d_stash.data(), s.get(), p,
+                       bn);
     const auto Y = dbl(download(dYout, s));
     const auto st = download(d_stash, s);
     std::vector<double> Yref(Y.size());
@@ -214,7 +215,7 @@ void run_case(shape sh, epi which, sparse_tc::path p, bool transposable) {
         which != epi::none && p == sparse_tc::path::sm90 ? sparse_tc::path::sm80 : p;
     sparse_tc::grad_x(dw.view, transposable ? &dwt->view : nullptr, d_dY.data(),
                       which == epi::none ? nullptr : d_stash.data(), N, chain, d_dX.data(), s.get(),
-                      pg);
+                      pg, bn);
     const auto gX = dbl(download(d_dX, s));
     const double ex = max_rel_error(gX, dXref, &at);
     CAPTURE(at);
@@ -222,7 +223,7 @@ void run_case(shape sh, epi which, sparse_tc::path p, bool transposable) {
 
     sparse_tc::grad_w(dw.view, dX_in.data(), d_dY.data(),
                       which == epi::none ? nullptr : d_stash.data(), N, chain, d_dW.data(), s.get(),
-                      pg);
+                      pg, nullptr, bn);
     const auto gW = download(d_dW, s);
     std::vector<double> gWd(gW.begin(), gW.end()), gWref(gW.size(), 0.0);
     stco::nm<2, 4>::for_each_slot(*e, [&](index_t q, index_t r, index_t k) {
@@ -412,11 +413,9 @@ TEST_CASE_TEMPLATE("nm<2,4> forward, dX, dW on the Hopper wgmma.sp path", T, stc
       run_case<T>(sh, which, sparse_tc::path::automatic, false);
     }
   // The 128-wide tile variants of both sm90 kernels.
-  sparse_tc::sm90_tuning() = {128, 128};
   for (epi which : epilogues())
-    run_case<T>(shape{208, 176, 136}, which, sparse_tc::path::sm90, true);
-  run_case<T>(shape{64, 48, 4096}, epi::none, sparse_tc::path::sm90, true);
-  sparse_tc::sm90_tuning() = {};
+    run_case<T>(shape{208, 176, 136}, which, sparse_tc::path::sm90, true, 128);
+  run_case<T>(shape{64, 48, 4096}, epi::none, sparse_tc::path::sm90, true, 128);
 }
 
 TEST_CASE("the sm90 path refuses shapes it cannot load and says why") {
