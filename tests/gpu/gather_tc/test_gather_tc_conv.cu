@@ -55,7 +55,7 @@ void conv_case(const conv_setting& cs, double sparsity, Epis) {
       const epi e = E;
       tc::prefer_wgmma() = wgmma;
       INFO(L::name(), " conv ", cs.name, " sparsity ", sparsity, " epilogue ", epi_name(e),
-           wgmma && tc::sm90a_ready() ? " (wgmma)" : " (mma.sync)");
+           wgmma && stco::kernel::cuda::arch::sm90a_available() ? " (wgmma)" : " (mma.sync)");
       with_chain<E, V>(db.data(), dres.data(), [&](const auto& chain) {
         using Chain = std::decay_t<decltype(chain)>;
         stco::cuda::device_buffer<V> Y(P * Cout, s), dX(NX, s), dW(W.value_count(), s);

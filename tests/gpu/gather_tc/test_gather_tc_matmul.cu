@@ -59,7 +59,7 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity, Epis) {
                                  ? tc::ws::gather::tma_rows
                                  : tc::ws::gather::cp_async;
       INFO(L::name(), " R=", R, " K=", K, " N=", N, " sparsity ", sparsity, " epilogue ",
-           epi_name(e), " mainloop ", mode_name(m, tc::sm90a_ready()));
+           epi_name(e), " mainloop ", mode_name(m, stco::kernel::cuda::arch::sm90a_available()));
       with_chain<E, V>(db.data(), dres.data(), [&](const auto& chain) {
         using Chain = std::decay_t<decltype(chain)>;
         stco::cuda::device_buffer<V> Y(R * N, s), dX(K * N, s), dW(W.value_count(), s);

@@ -18,6 +18,8 @@
 
 #include "stco/core/cuda/check.cuh"
 #include "stco/expr/epilogue.hpp"
+#include "stco/kernel/cuda/arch/device.cuh"
+#include "stco/kernel/cuda/arch/tensor_map.cuh"
 #include "stco/kernel/cuda/dz_memo.cuh"
 #include "stco/kernel/cuda/gather_tc/device_maps.cuh"
 #include "stco/kernel/cuda/gather_tc/launch.cuh"
@@ -25,7 +27,6 @@
 #include "stco/kernel/cuda/gather_tc/views.cuh"
 #include "stco/kernel/cuda/gather_tc/wgmma_sm90.cuh"
 #include "stco/kernel/cuda/gather_tc/ws_problems.cuh"
-#include "stco/kernel/cuda/sparse_tc/tensor_map.cuh"
 
 namespace stco::kernel::cuda::gather_tc {
 
@@ -66,7 +67,7 @@ namespace ws {
 /// box_rows × 64 with the 128-byte swizzle.
 inline CUtensorMap map16(const void* base, index_t rows, index_t cols, index_t pitch,
                          int box_rows) {
-  return ::stco::cuda::sparse_tc::make_tensor_map_2d(
+  return arch::make_tensor_map_2d(
       base, static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(cols),
       static_cast<std::uint64_t>(pitch), 2, static_cast<std::uint32_t>(box_rows), 64,
       CU_TENSOR_MAP_SWIZZLE_128B);
@@ -79,7 +80,7 @@ void launch(P p, const CUtensorMap& map_a, const CUtensorMap& map_b, cudaStream_
   auto* kernel = &ws_kernel<P>;
   allow_smem(kernel, S::smem_bytes);
   const index_t units = p.tiles_m * p.tiles_n;
-  index_t ctas = std::min<index_t>(units, sm_count());
+  index_t ctas = std::min<index_t>(units, arch::sm_count());
   if (ws_grid_limit() > 0) ctas = std::min<index_t>(ctas, ws_grid_limit());
   if (ctas <= 0) return;
   kernel<<<static_cast<unsigned>(ctas), THREADS, S::smem_bytes, stream>>>(map_a, map_b, p);
@@ -132,7 +133,8 @@ template <class Chain, class Col>
 bool grad_w_fits(const tile_wise_view<128, Col>& w, index_t max_kc, const void* X, const void* dY,
                  const float* act, const void* dW, index_t N) {
   const index_t units = w.row_tiles() * ceil_div(max_kc, index_t{256});
-  const index_t min_units = ws_grad_w_min_units() >= 0 ? ws_grad_w_min_units() : sm_count() / 2;
+  const index_t min_units =
+      ws_grad_w_min_units() >= 0 ? ws_grad_w_min_units() : arch::sm_count() / 2;
   return use_ws() && w.row_tiles() > 0 && N > 0 && N % 8 == 0 && max_kc > 0 && units >= min_units &&
          (!Chain::has_activation || act != nullptr) && aligned_all(X, dY, dW, act);
 }
