@@ -182,7 +182,7 @@ inline scratch_store& scratch_of(const stco::cuda::device_entity<nm<2, 4>>& e) {
 template <class T, class Chain>
 const T* linearized_dz(const gemm_call<T, nm<2, 4>, Chain>& c) {
   if constexpr (Chain::has_activation) {
-    if (c.z && c.n % 8 == 0 && stco::cuda::sparse_tc::detail::sm90a_available()) {
+    if (c.z && c.n % 8 == 0 && arch::sm90a_available()) {
       // Once per gradient object where the call comes from one; else per call, in scratch.
       return form_dz(c.dy, c.z, c.r, c.n, c.chain, c.s, c.memo, [&] {
         return scratch_of(c.w->entity()).template get<T>(c.s, scratch_store::dz_values, c.r * c.n);
