@@ -528,8 +528,9 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("device", prop.name);
   benchmark::AddCustomContext("sm_count", std::to_string(prop.multiProcessorCount));
   benchmark::AddCustomContext(
-      "sm90a_path",
-      sparse_tc::detail::sm90a_available() && g_path != sparse_tc::path::sm80 ? "yes" : "no");
+      "sm90a_path", stco::kernel::cuda::arch::sm90a_available() && g_path != sparse_tc::path::sm80
+                        ? "yes"
+                        : "no");
 #if defined(STCO_HAS_CUSPARSELT)
   benchmark::AddCustomContext("cusparselt", "yes");
 #else

@@ -477,7 +477,8 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("device", prop.name);
   benchmark::AddCustomContext("sm_count", std::to_string(prop.multiProcessorCount));
   benchmark::AddCustomContext("epilogue", "bias + relu, stash (ours); none (cuBLAS)");
-  benchmark::AddCustomContext("wgmma", tc::sm90a_ready() ? "yes (sm_90a build)" : "no");
+  benchmark::AddCustomContext(
+      "wgmma", stco::kernel::cuda::arch::sm90a_available() ? "yes (sm_90a build)" : "no");
   if (const char* g = std::getenv("GATHER_TC_WS_GATHER"); g && std::string(g) == "tma_rows")
     base_options().gather_tc.gather = copy::tma_rows;
   else if (g && std::string(g) == "cp_async")

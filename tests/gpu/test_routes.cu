@@ -4,7 +4,7 @@
 // data (check_matmul / check_conv, gpu_support.hpp). Expectations depend on whether this binary's
 // sm_90a code runs on the device: on an H100 built for 90a every Hopper route is taken.
 #include "gpu_support.hpp"
-#include "stco/kernel/cuda/gather_tc/wgmma_sm90.cuh"
+#include "stco/kernel/cuda/arch/device.cuh"
 #include "stco/kernel/cuda/sparse_tc/transposable.hpp"
 
 namespace {
@@ -15,7 +15,7 @@ using kc::family;
 using kc::instruction;
 using kc::kernel_name;
 
-bool hopper() { return stco::kernel::cuda::gather_tc::sm90a_ready(); }
+bool hopper() { return stco::kernel::cuda::arch::sm90a_available(); }
 
 /// What a route must be; tile_n, splits and terms checked where not negative.
 struct expect {

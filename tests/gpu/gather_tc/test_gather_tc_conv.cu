@@ -57,7 +57,7 @@ void conv_case(const conv_setting& cs, double sparsity, Epis) {
       o.gather_tc.wgmma = wgmma;
       const stco::cuda::stream so = s.with(o);
       INFO(L::name(), " conv ", cs.name, " sparsity ", sparsity, " epilogue ", epi_name(e),
-           wgmma && tc::sm90a_ready() ? " (wgmma)" : " (mma.sync)");
+           wgmma && stco::kernel::cuda::arch::sm90a_available() ? " (wgmma)" : " (mma.sync)");
       with_chain<E, V>(db.data(), dres.data(), [&](const auto& chain) {
         using Chain = std::decay_t<decltype(chain)>;
         stco::cuda::device_buffer<V> Y(P * Cout, s), dX(NX, s), dW(W.value_count(), s);
@@ -67,7 +67,8 @@ void conv_case(const conv_setting& cs, double sparsity, Epis) {
         namespace kc = stco::kernel::cuda;
         const auto rf = tc::plan_conv<L>(kc::op::conv2d_forward, so);
         CHECK(rf.kernel == kc::kernel_name::implicit_conv);
-        CHECK((rf.instruction == kc::instruction::wgmma) == (wgmma && tc::sm90a_ready()));
+        CHECK((rf.instruction == kc::instruction::wgmma) ==
+              (wgmma && stco::kernel::cuda::arch::sm90a_available()));
         tc::conv_forward(rf, Wd, dXin.data(), Y.data(), g, chain, st.data(), so);
         std::vector<double> yref(Z.size()), aref(Z.size());
         for (index_t i = 0; i < P * Cout; ++i) {

@@ -34,7 +34,8 @@ void check_route(const stco::kernel::cuda::route& r, mode m) {
   CHECK(r.family == kc::family::gather_tc);
   if (m == mode::sync) CHECK(r.instruction != kc::instruction::wgmma);
   if (!ws_mode(m)) CHECK(r.kernel != kc::kernel_name::warp_specialized);
-  if (tc::sm90a_ready() && m == mode::wgmma && r.kernel == kc::kernel_name::gathered_gemm)
+  if (stco::kernel::cuda::arch::sm90a_available() && m == mode::wgmma &&
+      r.kernel == kc::kernel_name::gathered_gemm)
     CHECK(r.instruction == kc::instruction::wgmma);
 }
 
@@ -72,7 +73,7 @@ void matmul_case(index_t R, index_t K, index_t N, double sparsity, Epis) {
                                : stco::cuda::options::gather_tc_tuning::copy::cp_async;
       const stco::cuda::stream so = s.with(o);
       INFO(L::name(), " R=", R, " K=", K, " N=", N, " sparsity ", sparsity, " epilogue ",
-           epi_name(e), " mainloop ", mode_name(m, tc::sm90a_ready()));
+           epi_name(e), " mainloop ", mode_name(m, stco::kernel::cuda::arch::sm90a_available()));
       with_chain<E, V>(db.data(), dres.data(), [&](const auto& chain) {
         using Chain = std::decay_t<decltype(chain)>;
         stco::cuda::device_buffer<V> Y(R * N, s), dX(K * N, s), dW(W.value_count(), s);

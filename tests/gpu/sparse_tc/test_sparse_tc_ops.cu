@@ -376,7 +376,7 @@ std::vector<epi> epilogues() {
 
 bool has_sm90a() {
   try {
-    return sparse_tc::detail::sm90a_available();
+    return stco::kernel::cuda::arch::sm90a_available();
   } catch (...) {
     return false;
   }

@@ -15,7 +15,8 @@
 //     mask decompresses Wᵀ densely per call (one kernel) and runs the dense wgmma kernel on sm_90a
 //     (else mma.sync from shared memory).
 //   - dW is written in the value type directly; a split reduction accumulates in a float workspace.
-//   - A chain with an activation has dZ formed in scratch first (one elementwise kernel) so that the
+//   - A chain with an activation has dZ formed in scratch first (one elementwise kernel) so that
+//   the
 //     sm90 kernels run the linear problem. Scratch buffers are cached per (entity, stream): no
 //     allocation or host sync per call in steady state.
 //   - Every other N:M mask (sparse_tc/embed_nm.cuh) runs the same kernels on a 2:4 entity derived
@@ -178,8 +179,7 @@ inline scratch_store& scratch_of(const stco::cuda::device_entity<nm<2, 4>>& e) {
 /// linear call: an activation in the chain, on an sm_90a device, N % 8 == 0.
 template <class T, class Chain>
 bool forms_dz(const gemm_call<T, nm<2, 4>, Chain>& c) {
-  if constexpr (Chain::has_activation)
-    return c.z && c.n % 8 == 0 && stco::cuda::sparse_tc::detail::sm90a_available();
+  if constexpr (Chain::has_activation) return c.z && c.n % 8 == 0 && arch::sm90a_available();
   (void)c;
   return false;
 }
@@ -211,9 +211,8 @@ inline route sparse_route(op o, kernel_name k, instruction i, int bn = 0) {
   return r;
 }
 inline const char* no_sm90a() {
-  return stco::cuda::sparse_tc::detail::sm90a_available()
-             ? nullptr
-             : "sm_80 form: this device does not run the binary's sm_90a code";
+  return arch::sm90a_available() ? nullptr
+                                 : "sm_80 form: this device does not run the binary's sm_90a code";
 }
 
 template <class T>

@@ -9,7 +9,6 @@
 #include <cstdint>
 
 #include "stco/core/index.hpp"
-#include "stco/kernel/cuda/gather_tc/arch.cuh"
 
 namespace stco::kernel::cuda::gather_tc {
 

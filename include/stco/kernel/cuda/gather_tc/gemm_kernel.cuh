@@ -28,9 +28,10 @@
 
 #include <cstdint>
 
-#include "stco/kernel/cuda/gather_tc/arch.cuh"
+#include "stco/kernel/cuda/arch/mma_sm80.cuh"
+#include "stco/kernel/cuda/arch/target.cuh"
+#include "stco/kernel/cuda/arch/wgmma_sm90.cuh"
 #include "stco/kernel/cuda/gather_tc/warp_mma.cuh"
-#include "stco/kernel/cuda/gather_tc/wgmma_sm90.cuh"
 
 namespace stco::kernel::cuda::gather_tc {
 
@@ -128,7 +129,7 @@ __device__ __forceinline__ void mainloop_sync(Cta& cta, Acc& acc, std::uint16_t*
   arch::cp_async_wait<0>();
 }
 
-#if STCO_GATHER_TC_SM90A
+#if STCO_ARCH_SM90A
 /// Descriptor of the operand tile `Tile` (K-major when KC) at row/column mn0, k-offset k0.
 template <class Tile, bool KC>
 __device__ __forceinline__ std::uint64_t tile_desc(std::uint32_t base, int mn0, int k0) {
@@ -175,7 +176,7 @@ __device__ __forceinline__ void mainloop_wgmma(Cta& cta, Acc& acc, std::uint16_t
     arch::wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < C::bk; kk += 16)
-      arch::wgmma_op<C::bn, P::bf16>::template mma<P::a_kcontig ? 0 : 1, P::b_kcontig ? 0 : 1>(
+      arch::wgmma_dense<C::bn, P::bf16>::template mma<P::a_kcontig ? 0 : 1, P::b_kcontig ? 0 : 1>(
           d, tile_desc<typename L::tile_a, P::a_kcontig>(a, wg * 64, kk),
           tile_desc<typename L::tile_b, P::b_kcontig>(b, 0, kk));
     arch::wgmma_commit();
@@ -208,7 +209,7 @@ __global__ void __launch_bounds__(P::config::threads, 1) gather_gemm_kernel(cons
 #pragma unroll
     for (int j = 0; j < C::ni; ++j) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.f;
 
-#if STCO_GATHER_TC_SM90A
+#if STCO_ARCH_SM90A
   if constexpr (wgmma_shape<P>()) {
     if (p.wgmma) {
       mainloop_wgmma<P>(cta, acc, smem, nk, tid);

@@ -9,8 +9,9 @@
 
 #include "stco/core/cuda/check.cuh"
 #include "stco/core/index.hpp"
-#include "stco/kernel/cuda/gather_tc/arch.cuh"
+#include "stco/kernel/cuda/arch/device.cuh"
 #include "stco/kernel/cuda/gather_tc/gemm_kernel.cuh"
+#include "stco/kernel/cuda/gather_tc/tc_value.cuh"
 
 namespace stco::kernel::cuda::gather_tc {
 
@@ -28,22 +29,11 @@ void allow_smem(Kernel kernel, int bytes) {
   (void)raised;
 }
 
-/// Multiprocessors of the current device (read once).
-inline int sm_count() {
-  static const int n = [] {
-    int dev = 0, c = 0;
-    STCO_CUDA_CHECK(cudaGetDevice(&dev));
-    STCO_CUDA_CHECK(cudaDeviceGetAttribute(&c, cudaDevAttrMultiProcessorCount, dev));
-    return c;
-  }();
-  return n;
-}
-
 /// Slices to split a reduction of `ksteps` k-steps into, so that `ctas` CTAs fill about two
 /// waves; each slice keeps at least `min_steps` k-steps (conv dW reduces over every pixel of the
 /// batch with only a handful of output tiles).
 inline int split_slices(index_t ctas, index_t ksteps, index_t min_steps = 16) {
-  const index_t want = 2 * static_cast<index_t>(sm_count());
+  const index_t want = 2 * static_cast<index_t>(arch::sm_count());
   if (ctas <= 0 || ctas >= want) return 1;
   const index_t s = std::min(ceil_div(want, ctas), std::max<index_t>(1, ksteps / min_steps));
   return static_cast<int>(std::min<index_t>(s, 65535));

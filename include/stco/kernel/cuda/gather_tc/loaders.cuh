@@ -10,7 +10,8 @@
 #include <cstdint>
 
 #include "stco/core/index.hpp"
-#include "stco/kernel/cuda/gather_tc/arch.cuh"
+#include "stco/kernel/cuda/arch/mma_sm80.cuh"
+#include "stco/kernel/cuda/gather_tc/tc_value.cuh"
 
 namespace stco::kernel::cuda::gather_tc {
 

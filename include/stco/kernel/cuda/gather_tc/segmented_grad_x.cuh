@@ -19,7 +19,7 @@
 
 #include <cstdint>
 
-#include "stco/kernel/cuda/gather_tc/arch.cuh"
+#include "stco/kernel/cuda/arch/mma_sm80.cuh"
 #include "stco/kernel/cuda/gather_tc/loaders.cuh"
 #include "stco/kernel/cuda/gather_tc/views.cuh"
 #include "stco/kernel/cuda/gather_tc/warp_mma.cuh"

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "stco/kernel/cuda/gather_tc/arch.cuh"
+#include "stco/kernel/cuda/arch/mma_sm80.cuh"
 #include "stco/kernel/cuda/gather_tc/smem_tile.cuh"
 
 namespace stco::kernel::cuda::gather_tc {

@@ -53,8 +53,12 @@
 
 #include "stco/core/cuda/check.cuh"
 #include "stco/core/index.hpp"
-#include "stco/kernel/cuda/gather_tc/wgmma_sm90.cuh"
-#include "stco/kernel/cuda/sparse_tc/wgmma_sm90.cuh"
+#include "stco/kernel/cuda/arch/mbarrier.cuh"
+#include "stco/kernel/cuda/arch/mma_sm80.cuh"
+#include "stco/kernel/cuda/arch/smem.cuh"
+#include "stco/kernel/cuda/arch/target.cuh"
+#include "stco/kernel/cuda/arch/tma.cuh"
+#include "stco/kernel/cuda/arch/wgmma_sm90.cuh"
 
 namespace stco::kernel::cuda::gather_tc::ws {
 
@@ -118,23 +122,7 @@ __device__ inline void unit_coords(index_t u, index_t tiles_m, index_t tiles_n, 
   nt = local / gm;
 }
 
-#if STCO_GATHER_TC_SM90A
-namespace hw {
-using namespace ::stco::cuda::sparse_tc::arch;
-/// Arrives on `bar` once this thread's earlier cp.asyncs have landed (counted in the init count).
-__device__ __forceinline__ void cp_async_arrive(std::uint64_t* bar) {
-  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(smem_addr(bar))
-               : "memory");
-}
-/// Waits for every cp.async this thread issued (before a producer thread leaves).
-__device__ __forceinline__ void cp_async_wait_all() {
-  asm volatile("cp.async.wait_all;\n" ::: "memory");
-}
-__device__ __forceinline__ void zero16(std::uint32_t addr) {
-  asm volatile("st.shared.v4.u32 [%0], {%1, %1, %1, %1};\n" ::"r"(addr), "r"(0) : "memory");
-}
-}  // namespace hw
-
+#if STCO_ARCH_SM90A
 /// Descriptor of operand O's stage tile at `base`: rows/columns from e0 (a multiple of 64),
 /// k-slice ks of 16.
 template <operand O>
@@ -164,11 +152,11 @@ __device__ __forceinline__ void box_load(unsigned char* dst, const CUtensorMap* 
                                          std::uint64_t* bar, int c0, int c1, int ext) {
   if constexpr (O == operand::box_k) {
     (void)ext;
-    hw::tma_load_2d(dst, map, bar, c0, c1);
+    arch::tma_load_2d(dst, map, bar, c0, c1);
   } else {
 #pragma unroll
     for (int j = 0; j < E / 64; ++j)
-      if (c0 + 64 * j < ext) hw::tma_load_2d(dst + j * 8192, map, bar, c0 + 64 * j, c1);
+      if (c0 + 64 * j < ext) arch::tma_load_2d(dst + j * 8192, map, bar, c0 + 64 * j, c1);
   }
 }
 
@@ -207,7 +195,7 @@ __device__ __forceinline__ void cp_copy(std::uint32_t base, const int* reg, int 
         ok ? gbase + static_cast<std::uint64_t>(static_cast<std::uint32_t>(g)) * pitch : src.ptr;
     const std::uint32_t d = ((G::rpi & 1) != 0 && (i & 1) != 0 ? o1 : o0) +
                             static_cast<std::uint32_t>(512 * G::rpi * i);
-    hw::cp_async16(d, ptr, ok ? 16 : 0);
+    arch::cp_async_16(d, ptr, ok ? 16 : 0);
   }
 }
 
@@ -248,9 +236,9 @@ __device__ __forceinline__ bool tma_rows_prepare(unsigned char* dst, const int* 
     const int b = t + 128 * i, r = b % G::rows, j = b / G::rows;
     const bool in = O == operand::rows_k || col0 + 64 * j < ext;
     if (idx[i] == -1 && in) {
-      const std::uint32_t a = hw::smem_addr(dst) + static_cast<std::uint32_t>(j * 8192 + r * 128);
+      const std::uint32_t a = arch::smem_addr(dst) + static_cast<std::uint32_t>(j * 8192 + r * 128);
 #pragma unroll
-      for (int c = 0; c < 8; ++c) hw::zero16(a + static_cast<std::uint32_t>(c * 16));
+      for (int c = 0; c < 8; ++c) arch::zero16(a + static_cast<std::uint32_t>(c * 16));
       zeroed = true;
     } else if (idx[i] >= 0 && in) {
       bytes += 128u;
@@ -268,7 +256,7 @@ __device__ __forceinline__ void tma_rows_load(unsigned char* dst, const int* idx
   for (int i = 0; i < TG::per; ++i) {
     const int b = t + 128 * i, r = b % G::rows, j = b / G::rows;
     if (idx[i] >= 0 && (O == operand::rows_k || col0 + 64 * j < ext))
-      hw::tma_load_2d(dst + j * 8192 + r * 128, map, bar, col0 + 64 * j, idx[i]);
+      arch::tma_load_2d(dst + j * 8192 + r * 128, map, bar, col0 + 64 * j, idx[i]);
   }
 }
 
@@ -291,8 +279,8 @@ __device__ __forceinline__ void produce(const P& p, const CUtensorMap* map_a,
   const bool by_tma = p.mode == gather::tma_rows;
   if (!gather_any && t != 0) return;
   if (t == 0) {
-    if (!gathered(A) || by_tma) hw::tma_prefetch_map(map_a);
-    if (!gathered(B) || by_tma) hw::tma_prefetch_map(map_b);
+    if (!gathered(A) || by_tma) arch::tma_prefetch_map(map_a);
+    if (!gathered(B) || by_tma) arch::tma_prefetch_map(map_b);
   }
   const int w = t / 32, lane = t % 32;
   const index_t units = p.tiles_m * p.tiles_n;
@@ -353,16 +341,16 @@ __device__ __forceinline__ void produce(const P& p, const CUtensorMap* map_a,
       if constexpr (!gathered(A)) boxb += box_bytes<A, S::bm>(ac0, p.a_ext);
       if constexpr (!gathered(B)) boxb += box_bytes<B, S::bn>(bc0, p.b_ext);
     }
-    hw::mbar_wait(&empty[s], ph ^ 1u);
+    arch::mbar_wait(&empty[s], ph ^ 1u);
     if (!gather_any || !by_tma) {
       if (t == 0 && has_box) {
-        hw::mbar_expect_tx(&full[s], boxb);  // the box thread's arrival, with its bytes
+        arch::mbar_expect_tx(&full[s], boxb);  // the box thread's arrival, with its bytes
         if constexpr (!gathered(A)) box_load<A, S::bm>(sa, map_a, &full[s], ac0, ac1, p.a_ext);
         if constexpr (!gathered(B)) box_load<B, S::bn>(sb, map_b, &full[s], bc0, bc1, p.b_ext);
       }
-      if constexpr (gathered(A)) cp_copy<A, S::bm>(hw::smem_addr(sa), ia, w, lane, p.ga, ac0);
-      if constexpr (gathered(B)) cp_copy<B, S::bn>(hw::smem_addr(sb), ib, w, lane, p.gb, bc0);
-      if constexpr (gather_any) hw::cp_async_arrive(&full[s]);
+      if constexpr (gathered(A)) cp_copy<A, S::bm>(arch::smem_addr(sa), ia, w, lane, p.ga, ac0);
+      if constexpr (gathered(B)) cp_copy<B, S::bn>(arch::smem_addr(sb), ib, w, lane, p.gb, bc0);
+      if constexpr (gather_any) arch::cp_async_arrive(&full[s]);
     } else {
       unsigned bytes = 0;
       bool zeroed = false;
@@ -370,10 +358,10 @@ __device__ __forceinline__ void produce(const P& p, const CUtensorMap* map_a,
         zeroed |= tma_rows_prepare<A, S::bm>(sa, ia, t, ac0, p.a_ext, bytes);
       if constexpr (gathered(B))
         zeroed |= tma_rows_prepare<B, S::bn>(sb, ib, t, bc0, p.b_ext, bytes);
-      if (zeroed) hw::fence_proxy_async();  // zeros (generic proxy) → wgmma reads
+      if (zeroed) arch::fence_proxy_async_no_clobber();  // zeros (generic proxy) → wgmma reads
       // One arrival per producer warp, with its bytes, before the warp issues its boxes.
       bytes = __reduce_add_sync(0xFFFFFFFFu, bytes) + boxb;
-      if (lane == 0) hw::mbar_expect_tx(&full[s], bytes);
+      if (lane == 0) arch::mbar_expect_tx(&full[s], bytes);
       __syncwarp();
       if (t == 0) {
         if constexpr (!gathered(A)) box_load<A, S::bm>(sa, map_a, &full[s], ac0, ac1, p.a_ext);
@@ -390,7 +378,7 @@ __device__ __forceinline__ void produce(const P& p, const CUtensorMap* map_a,
     wu = nwu, u = nu, kt = nkt;
   }
   // Leave only once this thread's copies have landed (their mbarrier arrivals are pending).
-  if (gather_any && !by_tma) hw::cp_async_wait_all();
+  if (gather_any && !by_tma) arch::cp_async_wait_all();
 }
 
 template <class P>
@@ -414,29 +402,30 @@ __device__ __forceinline__ void consume(const P& p, unsigned char* smem, std::ui
     for (int i = 0; i < WN / 2; ++i) acc[i] = 0.f;
     int prev = 0;
     for (int kt = 0; kt < wu.ksteps; ++kt) {
-      hw::mbar_wait(&full[s], ph);
-      if (proxy_fence) hw::fence_proxy_async();  // cp.async (generic proxy) writes → wgmma reads
-      const std::uint32_t a = hw::smem_addr(smem + s * S::stage_bytes);
+      arch::mbar_wait(&full[s], ph);
+      if (proxy_fence)
+        arch::fence_proxy_async_no_clobber();  // cp.async (generic proxy) writes → wgmma reads
+      const std::uint32_t a = arch::smem_addr(smem + s * S::stage_bytes);
       const std::uint32_t b = a + S::a_bytes;
 #pragma unroll
       for (int i = 0; i < WN / 2; ++i) arch::fence_reg(acc[i]);
       arch::wgmma_fence();
 #pragma unroll
       for (int ks = 0; ks < BK / 16; ++ks)
-        arch::wgmma_op<WN, P::bf16>::template mma<k_major(A) ? 0 : 1, k_major(B) ? 0 : 1>(
+        arch::wgmma_dense<WN, P::bf16>::template mma<k_major(A) ? 0 : 1, k_major(B) ? 0 : 1>(
             acc, op_desc<A>(a, a_e0, ks), op_desc<B>(b, b_e0, ks));
       arch::wgmma_commit();
 #pragma unroll
       for (int i = 0; i < WN / 2; ++i) arch::fence_reg(acc[i]);
       arch::wgmma_wait<1>();  // the k-step before has retired: its stage is free
-      if (kt > 0 && lane == 0) hw::mbar_arrive(&empty[prev]);
+      if (kt > 0 && lane == 0) arch::mbar_arrive(&empty[prev]);
       prev = s;
       if (++s == S::stages) s = 0, ph ^= 1u;
     }
     arch::wgmma_wait<0>();
 #pragma unroll
     for (int i = 0; i < WN / 2; ++i) arch::fence_reg(acc[i]);
-    if (wu.ksteps > 0 && lane == 0) hw::mbar_arrive(&empty[prev]);
+    if (wu.ksteps > 0 && lane == 0) arch::mbar_arrive(&empty[prev]);
 
     // Epilogue: rows a_e0 + 16q + lane/4 (+8), columns b_e0 + 8j + 2(lane%4) (+1).
     const int m_base = a_e0 + 16 * q + lane / 4;
@@ -475,7 +464,7 @@ __device__ __forceinline__ void consume(const P& p, unsigned char* smem, std::ui
     }
   }
 }
-#endif  // STCO_GATHER_TC_SM90A
+#endif  // STCO_ARCH_SM90A
 
 /// The kernel: see the file comment. map_a / map_b: the TMA maps of box operands and of gathered
 /// operands on the TMA-rows path (unused otherwise).
@@ -483,7 +472,7 @@ template <class P>
 __global__ void __launch_bounds__(THREADS, 1)
     ws_kernel(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b,
               const P p) {
-#if STCO_GATHER_TC_SM90A
+#if STCO_ARCH_SM90A
   using S = typename P::shape_t;
   extern __shared__ unsigned char ws_smem_raw[];
   unsigned char* smem = reinterpret_cast<unsigned char*>(
@@ -499,18 +488,18 @@ __global__ void __launch_bounds__(THREADS, 1)
                                   ? 4u
                                   : 128u + (gathered(P::a_op) && gathered(P::b_op) ? 0u : 1u);
     for (int s = 0; s < S::stages; ++s) {
-      hw::mbar_init(&full[s], arrivals);
-      hw::mbar_init(&empty[s], 8);  // one per consumer warp
+      arch::mbar_init(&full[s], arrivals);
+      arch::mbar_init(&empty[s], 8);  // one per consumer warp
     }
-    hw::fence_barrier_init();
+    arch::fence_barrier_init();
   }
   __syncthreads();
   const int wg = threadIdx.x / 128;
   if (wg == 0) {
-    hw::setmaxnreg_dec<40>();
+    arch::setmaxnreg_dec<40>();
     produce(p, &map_a, &map_b, smem, full, empty, static_cast<int>(threadIdx.x));
   } else {
-    hw::setmaxnreg_inc<232>();
+    arch::setmaxnreg_inc<232>();
     consume(p, smem, full, empty, wg - 1, (threadIdx.x / 32) % 4, threadIdx.x % 32);
   }
 #else

@@ -19,6 +19,8 @@
 #include "stco/core/cuda/check.cuh"
 #include "stco/core/cuda/stream.cuh"
 #include "stco/expr/epilogue.hpp"
+#include "stco/kernel/cuda/arch/device.cuh"
+#include "stco/kernel/cuda/arch/tensor_map.cuh"
 #include "stco/kernel/cuda/dz_memo.cuh"
 #include "stco/kernel/cuda/gather_tc/device_maps.cuh"
 #include "stco/kernel/cuda/gather_tc/launch.cuh"
@@ -26,7 +28,6 @@
 #include "stco/kernel/cuda/gather_tc/views.cuh"
 #include "stco/kernel/cuda/gather_tc/wgmma_sm90.cuh"
 #include "stco/kernel/cuda/gather_tc/ws_problems.cuh"
-#include "stco/kernel/cuda/sparse_tc/tensor_map.cuh"
 
 namespace stco::kernel::cuda::gather_tc {
 
@@ -42,7 +43,7 @@ namespace ws {
 /// box_rows × 64 with the 128-byte swizzle.
 inline CUtensorMap map16(const void* base, index_t rows, index_t cols, index_t pitch,
                          int box_rows) {
-  return ::stco::cuda::sparse_tc::make_tensor_map_2d(
+  return arch::make_tensor_map_2d(
       base, static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(cols),
       static_cast<std::uint64_t>(pitch), 2, static_cast<std::uint32_t>(box_rows), 64,
       CU_TENSOR_MAP_SWIZZLE_128B);
@@ -63,7 +64,7 @@ void launch(P p, const CUtensorMap& map_a, const CUtensorMap& map_b, const stco:
   auto* kernel = &ws_kernel<P>;
   allow_smem(kernel, S::smem_bytes);
   const index_t units = p.tiles_m * p.tiles_n;
-  index_t ctas = std::min<index_t>(units, sm_count());
+  index_t ctas = std::min<index_t>(units, arch::sm_count());
   if (o.grid_limit > 0) ctas = std::min<index_t>(ctas, o.grid_limit);
   if (ctas <= 0) return;
   kernel<<<static_cast<unsigned>(ctas), THREADS, S::smem_bytes, s.get()>>>(map_a, map_b, p);
@@ -117,7 +118,7 @@ bool grad_w_fits(const tile_wise_view<128, Col>& w, index_t max_kc, const void* 
                  const float* act, const void* dW, index_t N, const stco::cuda::options& o) {
   const index_t units = w.row_tiles() * ceil_div(max_kc, index_t{256});
   const int min = o.gather_tc.grad_w_min_units;
-  const index_t min_units = min >= 0 ? min : sm_count() / 2;
+  const index_t min_units = min >= 0 ? min : arch::sm_count() / 2;
   return use_ws(o) && w.row_tiles() > 0 && N > 0 && N % 8 == 0 && max_kc > 0 &&
          units >= min_units && (!Chain::has_activation || act != nullptr) &&
          aligned_all(X, dY, dW, act);

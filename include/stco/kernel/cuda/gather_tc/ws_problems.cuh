@@ -19,7 +19,7 @@
 #include <cstdint>
 
 #include "stco/core/index.hpp"
-#include "stco/kernel/cuda/gather_tc/arch.cuh"
+#include "stco/kernel/cuda/gather_tc/tc_value.cuh"
 #include "stco/kernel/cuda/gather_tc/ws_kernel.cuh"
 
 namespace stco::kernel::cuda::gather_tc::ws {

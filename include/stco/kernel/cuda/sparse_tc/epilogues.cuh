@@ -7,7 +7,7 @@
 #include <type_traits>
 
 #include "stco/core/index.hpp"
-#include "stco/kernel/cuda/sparse_tc/mma_sm80.cuh"
+#include "stco/kernel/cuda/sparse_tc/value_bits.cuh"
 
 namespace stco::cuda::sparse_tc {
 
@@ -26,7 +26,7 @@ struct chain_store {
     const index_t pos = r * N + c;
     const float y0 = chain.apply(z0, r, pos, stash ? stash + pos : nullptr);
     const float y1 = chain.apply(z1, r, pos + 1, stash ? stash + pos + 1 : nullptr);
-    return arch::pack2<T>(y0, y1);
+    return bits::pack2<T>(y0, y1);
   }
   __device__ void put8(index_t r, index_t c, const std::uint32_t (&w)[4]) const {
     *reinterpret_cast<uint4*>(y + r * N + c) = make_uint4(w[0], w[1], w[2], w[3]);
@@ -37,11 +37,11 @@ struct chain_store {
     if (c + 1 < N) {
       const float y1 = chain.apply(z1, r, pos + 1, stash ? stash + pos + 1 : nullptr);
       if (pos % 2 == 0)
-        *reinterpret_cast<std::uint32_t*>(y + pos) = arch::pack2<T>(y0, y1);
+        *reinterpret_cast<std::uint32_t*>(y + pos) = bits::pack2<T>(y0, y1);
       else
-        y[pos] = arch::to_bits<T>(y0), y[pos + 1] = arch::to_bits<T>(y1);
+        y[pos] = bits::to_bits<T>(y0), y[pos + 1] = bits::to_bits<T>(y1);
     } else {
-      y[pos] = arch::to_bits<T>(y0);
+      y[pos] = bits::to_bits<T>(y0);
     }
   }
 };
@@ -54,7 +54,7 @@ struct scaled_store {
   float scale;
   static constexpr bool vector8 = true;
   __device__ std::uint32_t pack(index_t, index_t, float z0, float z1) const {
-    return arch::pack2<T>(scale * z0, scale * z1);
+    return bits::pack2<T>(scale * z0, scale * z1);
   }
   __device__ void put8(index_t r, index_t c, const std::uint32_t (&w)[4]) const {
     *reinterpret_cast<uint4*>(y + r * N + c) = make_uint4(w[0], w[1], w[2], w[3]);
@@ -63,11 +63,11 @@ struct scaled_store {
     const index_t pos = r * N + c;
     if (c + 1 < N) {
       if (pos % 2 == 0)
-        *reinterpret_cast<std::uint32_t*>(y + pos) = arch::pack2<T>(scale * z0, scale * z1);
+        *reinterpret_cast<std::uint32_t*>(y + pos) = bits::pack2<T>(scale * z0, scale * z1);
       else
-        y[pos] = arch::to_bits<T>(scale * z0), y[pos + 1] = arch::to_bits<T>(scale * z1);
+        y[pos] = bits::to_bits<T>(scale * z0), y[pos + 1] = bits::to_bits<T>(scale * z1);
     } else {
-      y[pos] = arch::to_bits<T>(scale * z0);
+      y[pos] = bits::to_bits<T>(scale * z0);
     }
   }
 };
@@ -91,7 +91,7 @@ struct compress_store {
       else
         dvals[at] = scale * v;
     } else {
-      reinterpret_cast<std::uint16_t*>(dvals)[at] = arch::to_bits<Out>(scale * v);
+      reinterpret_cast<std::uint16_t*>(dvals)[at] = bits::to_bits<Out>(scale * v);
     }
   }
   /// c is even, so c and c + 1 lie in one group: one offsets read serves both.

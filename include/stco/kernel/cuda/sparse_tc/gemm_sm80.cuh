@@ -23,9 +23,12 @@
 #include <cstdint>
 
 #include "stco/core/index.hpp"
-#include "stco/kernel/cuda/sparse_tc/mma_sm80.cuh"
+#include "stco/kernel/cuda/arch/mma_sm80.cuh"
+#include "stco/kernel/cuda/sparse_tc/value_bits.cuh"
 
 namespace stco::cuda::sparse_tc {
+
+namespace arch = ::stco::kernel::cuda::arch;
 
 enum class a_form { sparse, rows, rows_dz, decomp_t };
 enum class b_form { kn, kn_dz, nk };
@@ -103,7 +106,7 @@ __device__ inline void load_plain(std::uint16_t* tile, const operand<Chain>& o, 
         bytes = static_cast<int>(min(index_t{8}, o.cols - gc)) * 2;
         src = o.p + gr * o.ld + gc;
       }
-      arch::cp_async16(arch::smem_addr(tile + swz<Cols>(r, c)), src, bytes);
+      arch::cp_async_16(arch::smem_addr(tile + swz<Cols>(r, c)), src, bytes);
     }
   } else {
     for (int i = tid; i < Rows * Cols; i += THREADS) {
@@ -133,13 +136,13 @@ struct dz_stage {
         float dz = 0.f;
         if (gr < o.rows && gc + e < o.cols) {
           const index_t pos = gr * o.ld + gc + e;
-          const float dy = arch::to_float<T>(o.p[pos]);
+          const float dy = bits::to_float<T>(o.p[pos]);
           dz = o.chain.core_gradient(dy, gr, pos, o.stash ? o.stash[pos] : 0.f);
         }
         z[e] = dz;
       }
 #pragma unroll
-      for (int e = 0; e < 4; ++e) v[j][e] = arch::pack2<T>(z[2 * e], z[2 * e + 1]);
+      for (int e = 0; e < 4; ++e) v[j][e] = bits::pack2<T>(z[2 * e], z[2 * e + 1]);
     }
   }
   __device__ void store(std::uint16_t* tile) const {
@@ -222,8 +225,8 @@ __global__ void __launch_bounds__(THREADS) gemm_kernel(gemm_args<Chain> args, Ep
       load_plain<BM, AC>(a_tile(s), args.a, m0, kt * (BK / 2), a_vec);
       if (threadIdx.x < 64) {  // 8 atom rows × 2 atoms × 16 words: always inside the padding
         const int rb = threadIdx.x / 8, part = threadIdx.x % 8;
-        arch::cp_async16(arch::smem_addr(e_tile(s) + rb * 32 + part * 4),
-                         args.meta + (m0 / 16 + rb) * args.meta_pitch + kt * 32 + part * 4, 16);
+        arch::cp_async_16(arch::smem_addr(e_tile(s) + rb * 32 + part * 4),
+                          args.meta + (m0 / 16 + rb) * args.meta_pitch + kt * 32 + part * 4, 16);
       }
     } else if constexpr (AF == a_form::rows) {
       load_plain<BM, AC>(a_tile(s), args.a, m0, kt * BK, a_vec);
@@ -291,7 +294,8 @@ __global__ void __launch_bounds__(THREADS) gemm_kernel(gemm_args<Chain> args, Ep
 #pragma unroll
         for (int i = 0; i < 4; ++i)
 #pragma unroll
-          for (int j = 0; j < 4; ++j) arch::mma_sp_16832<T>(acc[i][j], af[i], bf[j], e[i]);
+          for (int j = 0; j < 4; ++j)
+            arch::mma_sp_16832<bits::is_bf16_v<T>>(acc[i][j], af[i], bf[j], e[i]);
       }
     } else {
 #pragma unroll
@@ -319,7 +323,8 @@ __global__ void __launch_bounds__(THREADS) gemm_kernel(gemm_args<Chain> args, Ep
 #pragma unroll
         for (int i = 0; i < 4; ++i)
 #pragma unroll
-          for (int j = 0; j < 4; ++j) arch::mma_16816<T>(acc[i][j], af[i], bf[j]);
+          for (int j = 0; j < 4; ++j)
+            arch::mma_16816<bits::is_bf16_v<T>>(acc[i][j], af[i], bf[j][0], bf[j][1]);
       }
     }
     if (nk < KT) store_staged(ns);

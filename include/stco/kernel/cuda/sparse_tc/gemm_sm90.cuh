@@ -26,9 +26,16 @@
 #include <cstdint>
 
 #include "stco/core/index.hpp"
-#include "stco/kernel/cuda/sparse_tc/wgmma_sm90.cuh"
+#include "stco/kernel/cuda/arch/mbarrier.cuh"
+#include "stco/kernel/cuda/arch/smem.cuh"
+#include "stco/kernel/cuda/arch/target.cuh"
+#include "stco/kernel/cuda/arch/tma.cuh"
+#include "stco/kernel/cuda/arch/wgmma_sm90.cuh"
+#include "stco/kernel/cuda/sparse_tc/value_bits.cuh"
 
 namespace stco::cuda::sparse_tc::sm90 {
+
+namespace arch = ::stco::kernel::cuda::arch;
 
 inline constexpr int BM = 128, BK = 64, THREADS = 384, GROUP_M = 16;
 
@@ -64,7 +71,7 @@ __global__ void __launch_bounds__(THREADS, 1)
                 const __grid_constant__ CUtensorMap map_b,
                 const __grid_constant__ CUtensorMap map_e, index_t M, index_t N, index_t K,
                 int splits, Epi epi) {
-#if STCO_SPARSE_TC_SM90A
+#if STCO_ARCH_SM90A
   using C = config<Sparse, BN>;
   constexpr int S = C::stages;
   extern __shared__ unsigned char smem_raw[];
@@ -158,33 +165,33 @@ __global__ void __launch_bounds__(THREADS, 1)
         const std::uint32_t a_addr = arch::smem_addr(a_st(s));
         const std::uint32_t b_addr = arch::smem_addr(b_st(s));
 #pragma unroll
-        for (int i = 0; i < BN / 2; ++i) arch::fence_regs(acc[i]);
+        for (int i = 0; i < BN / 2; ++i) arch::fence_reg(acc[i]);
         arch::wgmma_fence();
         if constexpr (Sparse) {
 #pragma unroll
           for (int ks = 0; ks < 2; ++ks) {
             const std::uint64_t da = arch::smem_desc(a_addr + c * 64 * 64 + ks * 32, 16, 512, 2);
             const std::uint64_t db = arch::smem_desc(b_addr + ks * 4096, 8192, 1024, 1);
-            arch::sp_wgmma<BN, T>::template mma<1>(acc, da, db, ec[ks], 1);
+            arch::wgmma_sparse<BN, bits::is_bf16_v<T>>::template mma<1>(acc, da, db, ec[ks], 1);
           }
         } else if constexpr (BKn) {
 #pragma unroll
           for (int ks = 0; ks < 4; ++ks) {
             const std::uint64_t da = arch::smem_desc(a_addr + c * 64 * 128 + ks * 32, 16, 1024, 1);
             const std::uint64_t db = arch::smem_desc(b_addr + ks * 2048, 8192, 1024, 1);
-            arch::dense_wgmma<BN, T>::template mma<1>(acc, da, db, 1);
+            arch::wgmma_dense<BN, bits::is_bf16_v<T>>::template mma<0, 1>(acc, da, db, 1);
           }
         } else {
 #pragma unroll
           for (int ks = 0; ks < 4; ++ks) {
             const std::uint64_t da = arch::smem_desc(a_addr + c * 64 * 128 + ks * 32, 16, 1024, 1);
             const std::uint64_t db = arch::smem_desc(b_addr + ks * 32, 16, 1024, 1);
-            arch::dense_wgmma<BN, T>::template mma<0>(acc, da, db, 1);
+            arch::wgmma_dense<BN, bits::is_bf16_v<T>>::template mma<0, 0>(acc, da, db, 1);
           }
         }
         arch::wgmma_commit();
 #pragma unroll
-        for (int i = 0; i < BN / 2; ++i) arch::fence_regs(acc[i]);
+        for (int i = 0; i < BN / 2; ++i) arch::fence_reg(acc[i]);
         arch::wgmma_wait<1>();
         if (prev >= 0 && lane == 0) arch::mbar_arrive(&empty[prev]);
         prev = s;
@@ -204,7 +211,7 @@ __global__ void __launch_bounds__(THREADS, 1)
       }
       arch::wgmma_wait<0>();
 #pragma unroll
-      for (int i = 0; i < BN / 2; ++i) arch::fence_regs(acc[i]);
+      for (int i = 0; i < BN / 2; ++i) arch::fence_reg(acc[i]);
       if (prev >= 0 && lane == 0) arch::mbar_arrive(&empty[prev]);
 
       const index_t row0 = mt * BM + c * 64 + q * 16 + lane / 4;
@@ -255,12 +262,6 @@ __global__ void __launch_bounds__(THREADS, 1)
   (void)map_a, (void)map_b, (void)map_e, (void)M, (void)N, (void)K, (void)splits, (void)epi;
   __trap();
 #endif
-}
-
-/// 1 when the running device code was built for sm_90a (wgmma available), 0 otherwise.
-template <int = 0>
-__global__ void probe_kernel(int* out) {
-  *out = STCO_SPARSE_TC_SM90A;
 }
 
 }  // namespace stco::cuda::sparse_tc::sm90

@@ -17,18 +17,21 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <mutex>
 #include <type_traits>
 
 #include "stco/core/cuda/check.cuh"
 #include "stco/core/error.hpp"
 #include "stco/core/index.hpp"
+#include "stco/kernel/cuda/arch/device.cuh"
+#include "stco/kernel/cuda/arch/tensor_map.cuh"
 #include "stco/kernel/cuda/sparse_tc/epilogues.cuh"
 #include "stco/kernel/cuda/sparse_tc/gemm_sm80.cuh"
 #include "stco/kernel/cuda/sparse_tc/gemm_sm90.cuh"
-#include "stco/kernel/cuda/sparse_tc/tensor_map.cuh"
+#include "stco/kernel/cuda/sparse_tc/value_bits.cuh"
 
 namespace stco::cuda::sparse_tc {
+
+namespace arch = ::stco::kernel::cuda::arch;
 
 enum class path { automatic, sm80, sm90 };
 
@@ -49,44 +52,12 @@ namespace detail {
 inline const std::uint16_t* bits(const void* p) { return static_cast<const std::uint16_t*>(p); }
 inline bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
 
-/// True when the current device runs the sm_90a build of these kernels.
-inline bool sm90a_available() {
-  static int cached = -1;
-  static std::mutex m;
-  std::lock_guard<std::mutex> lock(m);
-  if (cached < 0) {
-    int dev = 0, major = 0, minor = 0;
-    STCO_CUDA_CHECK(cudaGetDevice(&dev));
-    STCO_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-    STCO_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
-    cached = 0;
-    if (major == 9 && minor == 0) {
-      int* d = nullptr;
-      int h = 0;
-      STCO_CUDA_CHECK(cudaMalloc(&d, sizeof(int)));
-      sm90::probe_kernel<><<<1, 1>>>(d);
-      const cudaError_t e = cudaMemcpy(&h, d, sizeof(int), cudaMemcpyDeviceToHost);
-      cudaFree(d);
-      STCO_CUDA_CHECK(e);
-      cached = h;
-    }
-  }
-  return cached == 1;
-}
-
-inline int sm_count() {
-  int dev = 0, n = 0;
-  STCO_CUDA_CHECK(cudaGetDevice(&dev));
-  STCO_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-  return n;
-}
-
 /// out[i] = T(in[i]) (dW's float workspace of a split reduction, rounded to the value type).
 template <class T>
 __global__ void narrow_kernel(const float* in, std::uint16_t* out, index_t n) {
   for (index_t i = blockIdx.x * index_t{blockDim.x} + threadIdx.x; i < n;
        i += index_t{gridDim.x} * blockDim.x)
-    out[i] = arch::to_bits<T>(in[i]);
+    out[i] = bits::to_bits<T>(in[i]);
 }
 
 /// How grad_w runs: on the sm90 kernel or not, its tile width, and how many slices the
@@ -101,8 +72,8 @@ grad_w_plan plan_grad_w(const device_sparse_tc<T>& w, const T* X, const T* dY, i
   constexpr bool linear = !Chain::has_activation;
   grad_w_plan g;
   const bool fits = linear && N % 8 == 0 && aligned16(X) && aligned16(dY);
-  if (p == path::sm90 || (p == path::automatic && fits && sm90a_available())) {
-    if (!fits || !sm90a_available())
+  if (p == path::sm90 || (p == path::automatic && fits && arch::sm90a_available())) {
+    if (!fits || !arch::sm90a_available())
       throw argument_error(::stco::detail::message(
           "stco::cuda::sparse_tc::grad_w: the sm90 path needs an sm_90a device, a chain without "
           "activation and N % 8 == 0 (W [",
@@ -114,7 +85,7 @@ grad_w_plan plan_grad_w(const device_sparse_tc<T>& w, const T* X, const T* dY, i
     const index_t tiles =
         ((w.rows + sm90::BM - 1) / sm90::BM) * ((4 * w.groups() + g.bn - 1) / g.bn);
     const index_t KT = (N + sm90::BK - 1) / sm90::BK;
-    const index_t sms = sm_count();
+    const index_t sms = arch::sm_count();
     g.splits = static_cast<int>(
         tiles >= sms ? 1 : std::max<index_t>(1, std::min<index_t>(KT / 8, sms / tiles)));
   }
@@ -143,7 +114,7 @@ void launch_sm90(const CUtensorMap& ma, const CUtensorMap& mb, const CUtensorMap
   STCO_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::smem_bytes));
   const index_t tiles = ((M + sm90::BM - 1) / sm90::BM) * ((N + BN - 1) / BN) * splits;
-  const unsigned grid = static_cast<unsigned>(std::min<index_t>(tiles, sm_count()));
+  const unsigned grid = static_cast<unsigned>(std::min<index_t>(tiles, arch::sm_count()));
   kernel<<<grid, sm90::THREADS, C::smem_bytes, s>>>(ma, mb, me, M, N, K, splits, epi);
   STCO_CUDA_CHECK(cudaGetLastError());
 }
@@ -154,11 +125,11 @@ template <class T, class Epi>
 void sparse_sm90(const device_sparse_tc<T>& a, const std::uint16_t* b, index_t N, const Epi& epi,
                  cudaStream_t s, int bn) {
   const index_t M = a.rows, K = a.cols, Gc = 2 * a.groups();
-  const CUtensorMap ma =
-      make_tensor_map_2d(a.values, static_cast<std::uint64_t>(M), static_cast<std::uint64_t>(Gc),
-                         static_cast<std::uint64_t>(Gc), 2, 128, 32, CU_TENSOR_MAP_SWIZZLE_64B);
+  const CUtensorMap ma = arch::make_tensor_map_2d(
+      a.values, static_cast<std::uint64_t>(M), static_cast<std::uint64_t>(Gc),
+      static_cast<std::uint64_t>(Gc), 2, 128, 32, CU_TENSOR_MAP_SWIZZLE_64B);
   const index_t rb = (M + 127) / 128 * 8;
-  const CUtensorMap me = make_tensor_map_2d(
+  const CUtensorMap me = arch::make_tensor_map_2d(
       a.meta, static_cast<std::uint64_t>(rb), static_cast<std::uint64_t>(a.meta_pitch),
       static_cast<std::uint64_t>(a.meta_pitch), 4, 8, 32, CU_TENSOR_MAP_SWIZZLE_NONE);
   const CUtensorMap mb =
@@ -200,8 +171,8 @@ void forward(const device_sparse_tc<T>& w, const T* X, index_t N, T* Y, const Ch
   const index_t R = w.rows, K = w.cols, G = w.groups();
   chain_store<T, Chain> epi{reinterpret_cast<std::uint16_t*>(Y), stash, N, chain};
   const bool fits = forward_sm90_fits(w, X, N, Y);
-  if (p == path::sm90 || (p == path::automatic && fits && detail::sm90a_available())) {
-    if (!fits || !detail::sm90a_available())
+  if (p == path::sm90 || (p == path::automatic && fits && arch::sm90a_available())) {
+    if (!fits || !arch::sm90a_available())
       throw argument_error(
           ::stco::detail::message("stco::cuda::sparse_tc::forward: the sm90 path needs an sm_90a "
                                   "device and ⌈K/4⌉ % 4 == 0, "
@@ -234,8 +205,8 @@ void grad_x(const device_sparse_tc<T>& w, const device_sparse_tc<T>* wt, const T
       throw shape_error(::stco::detail::message("stco::cuda::sparse_tc::grad_x: Wᵀ is [", wt->rows,
                                                 ", ", wt->cols, "] for W [", R, ", ", K, "]"));
     const bool fits = grad_x_sm90_fits<T, Chain>(*wt, dY, N, dX);
-    if (p == path::sm90 || (p == path::automatic && fits && detail::sm90a_available())) {
-      if (!fits || !detail::sm90a_available())
+    if (p == path::sm90 || (p == path::automatic && fits && arch::sm90a_available())) {
+      if (!fits || !arch::sm90a_available())
         throw argument_error(::stco::detail::message(
             "stco::cuda::sparse_tc::grad_x: the sm90 path needs an sm_90a device, a chain without "
             "activation, ⌈R/4⌉ % 4 == 0 and N % 8 == 0 (W [",
@@ -270,7 +241,7 @@ void grad_x(const device_sparse_tc<T>& w, const device_sparse_tc<T>* wt, const T
 template <class T, class Chain>
 bool grad_x_dense_fits(const T* wt, index_t ld, const T* dY, index_t N, const T* dX) {
   return !Chain::has_activation && N % 8 == 0 && ld % 8 == 0 && detail::aligned16(wt) &&
-         detail::aligned16(dY) && detail::aligned16(dX) && detail::sm90a_available();
+         detail::aligned16(dY) && detail::aligned16(dX) && arch::sm90a_available();
 }
 
 /// dX[K, N] = Wᵀ·dZ with Wᵀ given dense ([K, R], row pitch ld; decompress_transposed writes it):
@@ -287,12 +258,12 @@ void grad_x_dense(const T* wt, index_t ld, index_t R, index_t K, const T* dY, in
   float scale = 1.0f;
   if constexpr (!Chain::has_activation) scale = detail::linear_factor(chain);
   scaled_store<T> epi{reinterpret_cast<std::uint16_t*>(dX), N, scale};
-  const CUtensorMap ma =
-      make_tensor_map_2d(wt, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(R),
-                         static_cast<std::uint64_t>(ld), 2, 128, 64, CU_TENSOR_MAP_SWIZZLE_128B);
-  const CUtensorMap mb =
-      make_tensor_map_2d(dY, static_cast<std::uint64_t>(R), static_cast<std::uint64_t>(N),
-                         static_cast<std::uint64_t>(N), 2, 64, 64, CU_TENSOR_MAP_SWIZZLE_128B);
+  const CUtensorMap ma = arch::make_tensor_map_2d(
+      wt, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(R),
+      static_cast<std::uint64_t>(ld), 2, 128, 64, CU_TENSOR_MAP_SWIZZLE_128B);
+  const CUtensorMap mb = arch::make_tensor_map_2d(
+      dY, static_cast<std::uint64_t>(R), static_cast<std::uint64_t>(N),
+      static_cast<std::uint64_t>(N), 2, 64, 64, CU_TENSOR_MAP_SWIZZLE_128B);
   detail::launch_sm90<T, false, 256, scaled_store<T>, true>(ma, mb, ma, K, N, R, epi, s);
 }
 
@@ -321,14 +292,14 @@ void grad_w(const device_sparse_tc<T>& w, const T* X, const T* dY, const float* 
   const auto* offsets = reinterpret_cast<const std::uint8_t*>(w.offsets);
   const auto plan = detail::plan_grad_w<T, Chain>(w, X, dY, N, p, bn);
   if (plan.sm90) {
-    const CUtensorMap ma =
-        make_tensor_map_2d(dY, static_cast<std::uint64_t>(R), static_cast<std::uint64_t>(N),
-                           static_cast<std::uint64_t>(N), 2, 128, 64, CU_TENSOR_MAP_SWIZZLE_128B);
+    const CUtensorMap ma = arch::make_tensor_map_2d(
+        dY, static_cast<std::uint64_t>(R), static_cast<std::uint64_t>(N),
+        static_cast<std::uint64_t>(N), 2, 128, 64, CU_TENSOR_MAP_SWIZZLE_128B);
     const int bn = plan.bn;
     const CUtensorMap mb =
-        make_tensor_map_2d(X, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(N),
-                           static_cast<std::uint64_t>(N), 2, static_cast<std::uint32_t>(bn), 64,
-                           CU_TENSOR_MAP_SWIZZLE_128B);
+        arch::make_tensor_map_2d(X, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(N),
+                                 static_cast<std::uint64_t>(N), 2, static_cast<std::uint32_t>(bn),
+                                 64, CU_TENSOR_MAP_SWIZZLE_128B);
     auto run = [&](const auto& epi, int splits) {
       using E = std::decay_t<decltype(epi)>;
       if (bn == 128)
@@ -348,7 +319,7 @@ void grad_w(const device_sparse_tc<T>& w, const T* X, const T* dY, const float* 
       if constexpr (!std::is_same_v<Out, float>) {
         if (count > 0) {
           const unsigned blocks = static_cast<unsigned>(
-              std::min<index_t>((count + 255) / 256, index_t{8} * detail::sm_count()));
+              std::min<index_t>((count + 255) / 256, index_t{8} * arch::sm_count()));
           detail::narrow_kernel<T>
               <<<blocks, 256, 0, s>>>(acc, reinterpret_cast<std::uint16_t*>(dW), count);
           STCO_CUDA_CHECK(cudaGetLastError());
