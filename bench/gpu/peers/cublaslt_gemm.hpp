@@ -1,6 +1,7 @@
 // bench/gpu/peers/cublaslt_gemm.hpp — cuBLAS at its best as the dense GEMM peer: row-major
 // C[M, N] = op(A)·op(B) through cuBLASLt, fp16 / bf16 (fp32 accumulation, CUBLAS_COMPUTE_32F) or
-// fp32 (CUBLAS_COMPUTE_32F: no TF32, as PyTorch's default), alpha 1, beta 0, a 32 MiB workspace.
+// fp32 (CUBLAS_COMPUTE_32F: no TF32, as PyTorch's default), alpha 1, beta 0, a 32 MiB workspace;
+// split-k partial sums are reduced in fp32 (no reduction in the 16-bit output type).
 //
 // The first call for a shape tunes it (tune(), outside any timing): for each operand order a user
 // could write with the same memory layout of A, B and C,
@@ -67,9 +68,9 @@ class cublaslt_gemm {
 
   /// What every timing of this peer means (for benchmark contexts).
   static std::string method() {
-    return "cuBLASLt, CUBLAS_COMPUTE_32F, 32 MiB workspace; per shape the fastest of up to 16 "
-           "heuristic algorithms in each of 3 operand orders (col-major swap, row-order output, "
-           "all row-order), each timed after warm-up; tuning not timed";
+    return "cuBLASLt, CUBLAS_COMPUTE_32F (split-k reduced in fp32), 32 MiB workspace; per shape "
+           "the fastest of up to 16 heuristic algorithms in each of 3 operand orders (col-major "
+           "swap, row-order output, all row-order), each timed after warm-up; tuning not timed";
   }
 
   /// Finds the fastest (order, algorithm) for d on these operands, once per d (not timed).
@@ -89,6 +90,13 @@ class cublaslt_gemm {
       const std::uint64_t ws = ws_bytes_;
       ok(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
                                               sizeof ws),
+         "cublasLtMatmulPreferenceSetAttribute");
+      // Split-k partial sums reduced in fp32, never in the 16-bit output type: fp32 accumulation
+      // throughout (PyTorch: allow_fp16_reduced_precision_reduction = False).
+      const std::uint32_t schemes =
+          CUBLASLT_REDUCTION_SCHEME_INPLACE | CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+      ok(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
+                                              &schemes, sizeof schemes),
          "cublasLtMatmulPreferenceSetAttribute");
       std::vector<cublasLtMatmulHeuristicResult_t> res(static_cast<std::size_t>(max_algos_));
       int n = 0;

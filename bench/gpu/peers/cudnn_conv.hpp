@@ -49,13 +49,22 @@ class cudnn_conv {
   }
   static std::size_t version() { return cudnnGetVersion(); }
 
-  cudnn_conv() { ok(cudnnCreate(&h_), "cudnnCreate"); }
+  /// A cuDNN that cannot start (libraries missing at run time) leaves the peer unavailable:
+  /// every tune() is false and its columns are skipped.
+  cudnn_conv() {
+    const cudnnStatus_t st = cudnnCreate(&h_);
+    if (st != CUDNN_STATUS_SUCCESS) {
+      std::fprintf(stderr, "cuDNN: cudnnCreate failed (%s): its columns are skipped\n",
+                   cudnnGetErrorString(st));
+      h_ = nullptr;
+    }
+  }
   cudnn_conv(const cudnn_conv&) = delete;
   cudnn_conv& operator=(const cudnn_conv&) = delete;
   ~cudnn_conv() {
     plans_.clear();
     cudaFree(ws_);
-    cudnnDestroy(h_);
+    if (h_) cudnnDestroy(h_);
   }
 
   /// Finds the fastest plan for op on c (once per (op, c, type); not timed). x, w and y are the
@@ -66,6 +75,7 @@ class cudnn_conv {
             void* y) {
     const key k{op, c.n, c.h, c.w, c.c, c.k, c.r, c.s, c.stride, c.pad, c.dil, c.groups, type};
     if (plans_.count(k)) return plans_[k] != nullptr;
+    if (!h_) return false;
     ok(cudnnSetStream(h_, s), "cudnnSetStream");
     auto p = search(s, op, c, type, x, w, y);
     const bool found = p != nullptr;
