@@ -175,6 +175,9 @@ void add_all() {
 int main(int argc, char** argv) {
   bg::parse_peer_args(argc, argv, "bench_portable");
   bg::add_peer_context();
+  benchmark::AddCustomContext("rotation",
+                              "none: W, X and Y of one call exceed L2 together (the timing "
+                              "line's rotation does not apply here)");
   add_all<float>();
   add_all<stco::half>();
   benchmark::Initialize(&argc, argv);
