@@ -15,7 +15,7 @@
 #                   row of the named benchmarks; spread it over several calls with PEERS_BENCHES)
 #   PEERS_BENCHES   which benchmarks, any of: nm24 tile networks portable (default all four)
 #   PEERS_DEADLINE  seconds the whole script may take (default 570)
-#   PEERS_CHECK_BUDGET  seconds for the PyTorch timings (default: what is left, at most 150)
+#   PEERS_CHECK_BUDGET  seconds for the PyTorch timings (default: what is left, at most 100)
 #   PEERS_STRICT=1  exit non-zero when a peer timing disagrees with PyTorch
 #   PEERS_FILTER_<BENCH>  a Google Benchmark regex replacing the set's filter for one benchmark
 #                   (PEERS_FILTER_NM24, _TILE, _NETWORKS, _PORTABLE)
@@ -164,9 +164,9 @@ for b in $benches; do
 done
 
 # ------------------------------------------------------------------------------------- run ---
-check_budget=${PEERS_CHECK_BUDGET:-150}
+check_budget=${PEERS_CHECK_BUDGET:-100}
 # Time shares by how long each benchmark's rows take (nm24 builds 8192² masks on the host).
-declare -A weight=([nm24]=3 [tile]=2 [networks]=3 [portable]=1)
+declare -A weight=([nm24]=4 [tile]=2 [networks]=3 [portable]=1)
 nvidia-smi --query-gpu=clocks.sm,power.draw,temperature.gpu,clocks_event_reasons.active \
   --format=csv,noheader >>"$log" 2>&1 || true
 to_come=0
@@ -182,10 +182,10 @@ for b in $benches; do
   fi
   say "run ${target[$b]} ($share s allowed), filter ${filter[$b]}"
   rc=0
-  timeout "$share" "$build/${binary[$b]}" --benchmark_filter="${filter[$b]}" \
+  timeout -k 10 "$share" "$build/${binary[$b]}" --benchmark_filter="${filter[$b]}" \
     --benchmark_out="$OUT/${target[$b]}.json" --benchmark_out_format=json \
     --peers_out="$work/${target[$b]}.peers.json" >"$work/${target[$b]}.log" 2>&1 || rc=$?
-  [ $rc -eq 124 ] && say "${target[$b]}: stopped at its time share (its JSON holds the rows done)"
+  [ $rc -eq 124 ] && say "${target[$b]}: stopped at its time share (its JSON and peer log hold the rows done)"
   bench_rc[$b]=$rc
   bench_rows[$b]=$(grep -cE "manual_time" "$work/${target[$b]}.log" || true)
   if [ -f "$work/${target[$b]}.peers.json" ]; then

@@ -73,18 +73,22 @@ class peer_log {
   std::vector<peer_record> records;
   std::vector<std::pair<std::string, std::string>> context;
 
-  /// Adds r with the timing the last median_ms call measured.
+  /// Adds r with the timing the last median_ms call measured, and rewrites the file: a run
+  /// stopped by a time limit keeps every timing it made (a few hundred records, cheap).
   void add(peer_record r) {
     r.t = last_timing();
     records.push_back(std::move(r));
+    write(true);
   }
 
   /// Writes the log to `path` (nothing when no path was given). Returns false on failure.
-  bool write() const {
+  bool write(bool quiet = false) const {
     if (path.empty()) return true;
-    std::FILE* f = std::fopen(path.c_str(), "w");
+    // Written beside and renamed over: a run killed mid-write leaves the previous whole file.
+    const std::string tmp = path + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "w");
     if (!f) {
-      std::fprintf(stderr, "peer_log: cannot write %s\n", path.c_str());
+      std::fprintf(stderr, "peer_log: cannot write %s\n", tmp.c_str());
       return false;
     }
     std::fprintf(f, "{\n \"bench\": %s,\n \"context\": {", q(bench).c_str());
@@ -117,8 +121,9 @@ class peer_log {
                    r.t.clock.power_w, r.t.clock.power_capped() ? "true" : "false");
     }
     std::fprintf(f, "\n ]\n}\n");
-    const bool ok = std::fclose(f) == 0;
-    std::fprintf(stderr, "peer_log: %zu peer timings -> %s\n", records.size(), path.c_str());
+    const bool ok = std::fclose(f) == 0 && std::rename(tmp.c_str(), path.c_str()) == 0;
+    if (!quiet)
+      std::fprintf(stderr, "peer_log: %zu peer timings -> %s\n", records.size(), path.c_str());
     return ok;
   }
 
