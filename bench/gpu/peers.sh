@@ -173,7 +173,7 @@ to_come=0
 for b in $benches; do to_come=$((to_come + weight[$b])); done
 for b in $benches; do
   # Its weighted share of what is left after the PyTorch check's budget.
-  share=$(( ($(left) - check_budget - 30) * weight[$b] / to_come ))
+  share=$(( ($(left) - check_budget - 80) * weight[$b] / to_come ))
   to_come=$((to_come - weight[$b]))
   if [ "$share" -lt 20 ]; then
     say "${target[$b]}: no time left (run it alone with PEERS_BENCHES=$b)"
@@ -203,13 +203,16 @@ if [ ! -e "${logs[0]}" ]; then
   write_readme "no benchmark wrote a peer log: nothing to cross-check (see log.txt)"
   die "no peer log"
 fi
-budget=$(( $(left) - 20 ))
+# The script stops new timings at the budget; a minute more lets the one under way finish (a
+# cuDNN search on a large layer) and the tables be written.
+budget=$(( $(left) - 80 ))
 [ "$budget" -gt "$check_budget" ] && budget=$check_budget
+[ "$budget" -lt 10 ] && budget=10
 say "torch_check.py on ${#logs[@]} peer logs (${budget} s for the PyTorch timings)"
 strict=()
 [ "${PEERS_STRICT:-0}" = 1 ] && strict=(--strict)
 rc_check=0
-PYTHONUNBUFFERED=1 timeout $((budget + 15)) python3 bench/gpu/peers/torch_check.py "${logs[@]}" \
+PYTHONUNBUFFERED=1 timeout -k 5 $((budget + 60)) python3 bench/gpu/peers/torch_check.py "${logs[@]}" \
   --out-json "$OUT/torch_check.json" --out-md "$OUT/torch_check.md" --time-budget "$budget" \
   "${strict[@]}" >"$work/check.log" 2>&1 || rc_check=$?
 cat "$work/check.log" >>"$log"
