@@ -412,7 +412,7 @@ void set_dense_counters(benchmark::State& state, const fixture::dense_times& t, 
                         double ours) {
   state.counters["cublas_rand_us"] = t.blas_rand * 1e3;
   state.counters["cublas_pruned_us"] = t.blas_pruned * 1e3;
-  state.counters["cublas_rand_TFLOPs"] = flops / (t.blas_rand * 1e-3) / 1e12;
+  if (t.blas_rand > 0) state.counters["cublas_rand_TFLOPs"] = flops / (t.blas_rand * 1e-3) / 1e12;
   state.counters["vs_cublas_rand"] = t.blas_rand / ours;
   state.counters["vs_cublas_pruned"] = t.blas_pruned / ours;
   if (t.dnn_rand > 0) {

@@ -74,8 +74,9 @@ class cublaslt_gemm {
   }
 
   /// Finds the fastest (order, algorithm) for d on these operands, once per d (not timed).
-  void tune(cudaStream_t s, const gemm_desc& d, const void* A, const void* B, void* C) {
-    if (plans_.count(d)) return;
+  /// False where cuBLASLt offers no algorithm in any order (then run() does nothing).
+  bool tune(cudaStream_t s, const gemm_desc& d, const void* A, const void* B, void* C) {
+    if (const auto it = plans_.find(d); it != plans_.end()) return it->second.op != nullptr;
     plan best;
     double best_ms = 0;
     int tried = 0, orders = 0;
@@ -131,13 +132,17 @@ class cublaslt_gemm {
       if (best.op != p.op) p.destroy();
     }
     if (best_ms == 0) {
-      std::fprintf(stderr, "cuBLASLt: no algorithm for %s [%ld x %ld x %ld] (ta %d tb %d)\n",
+      std::fprintf(stderr,
+                   "cuBLASLt: no algorithm for %s [%ld x %ld x %ld] (ta %d tb %d): column left "
+                   "at 0\n",
                    dtype_name(d.type), d.M, d.N, d.K, d.ta, d.tb);
-      std::abort();
+      plans_[d] = plan{};
+      return false;
     }
     best.text += "; best of " + std::to_string(tried) + " algorithms in " + std::to_string(orders) +
                  " orders";
     plans_[d] = best;
+    return true;
   }
 
   /// C = op(A)·op(B) with d's plan (tuned on these operands on first use).
@@ -147,7 +152,7 @@ class cublaslt_gemm {
       tune(s, d, A, B, C);
       it = plans_.find(d);
     }
-    ok(launch(s, it->second, A, B, C), "cublasLtMatmul");
+    if (it->second.op) ok(launch(s, it->second, A, B, C), "cublasLtMatmul");
   }
 
   /// The chosen order and algorithm of d ("" before tuning).

@@ -125,9 +125,10 @@ class dense_peers {
     auto fwd = [&](int i) { blas_.run(s, fd, W, b_.x(i), b_.y); };
     auto dx = [&](int i) { blas_.run(s, xd, W, b_.dy(i), b_.dx); };
     auto dw = [&](int i) { blas_.run(s, wd, b_.dy(i), b_.x(i), b_.dw); };
-    blas_.tune(s, fd, W, b_.x(0), b_.y);
-    blas_.tune(s, xd, W, b_.dy(0), b_.dx);
-    blas_.tune(s, wd, b_.dy(0), b_.x(0), b_.dw);
+    const bool tuned = blas_.tune(s, fd, W, b_.x(0), b_.y) &&
+                       blas_.tune(s, xd, W, b_.dy(0), b_.dx) &&
+                       blas_.tune(s, wd, b_.dy(0), b_.x(0), b_.dw);
+    if (!tuned) return cache_[k] = 0;
     std::function<void(int)> fn;
     std::string algo;
     switch (o) {
