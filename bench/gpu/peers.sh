@@ -101,7 +101,7 @@ declare -A bench_rc bench_rows bench_peers
 } >"$work/gpu.csv" 2>&1 || true
 {
   echo "== device"; cat "$work/gpu.csv"
-  nvcc --version | tail -2
+  nvcc --version | tail -2 || true
   echo "nproc: $(nproc)"
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())' 2>&1 || true
 } >>"$log"
@@ -111,7 +111,7 @@ find_root() {  # $1: package dir under nvidia/, $2: header -> the directory hold
   for d in "$site/nvidia/$1" "$site/nvidia/cu13" "$site/nvidia/cu12"; do
     [ -f "$d/include/$2" ] && { echo "$d"; return; }
   done
-  f=$(find "$site/nvidia" -maxdepth 4 -path '*include*' -name "$2" 2>/dev/null | head -1)
+  f=$(find "$site/nvidia" -maxdepth 4 -path '*include*' -name "$2" 2>/dev/null | head -1 || true)
   [ -n "$f" ] && dirname "$(dirname "$f")"
   return 0
 }
@@ -121,7 +121,7 @@ say "cuSPARSELt: ${LT:-not found}; cuDNN: ${DNN:-not found} (PyTorch's wheels, $
 for d in "$LT" "$DNN"; do
   [ -n "$d" ] && export LD_LIBRARY_PATH="$d/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 done
-# Debian packages the GPU image lacks, carried in .deps/ (../shared/device/fetch-debs style).
+# Debian packages the GPU image lacks, if any were carried in .deps/ with their unpack script.
 if [ -f .deps/unpack-debs ] && compgen -G ".deps/*.deb" >/dev/null; then
   # shellcheck source=/dev/null
   source .deps/unpack-debs
@@ -145,22 +145,29 @@ for b in $benches; do targets+=("${target[$b]}"); done
 t0=$SECONDS
 limit=$(($(left) - 60))
 [ "$limit" -lt 60 ] && limit=60
+rc_build=0
 if [ "${gen[1]:-}" = Ninja ] || grep -q "CMAKE_GENERATOR:INTERNAL=Ninja" "$build/CMakeCache.txt"; then
-  timeout "$limit" cmake --build "$build" -j16 --target "${targets[@]}" >"$work/build.log" 2>&1 || true
+  timeout "$limit" cmake --build "$build" -j16 --target "${targets[@]}" >"$work/build.log" 2>&1 ||
+    rc_build=$?
 else
   # make builds the targets of one invocation one after another: one invocation per target.
+  pids=()
   for t in "${targets[@]}"; do
     timeout "$limit" cmake --build "$build" -j16 --target "$t" >"$work/build-$t.log" 2>&1 &
+    pids+=($!)
   done
-  wait || true
+  for p in "${pids[@]}"; do wait "$p" || rc_build=$?; done
   cat "$work"/build-*.log >"$work/build.log" 2>/dev/null || true
 fi
-say "build: $((SECONDS - t0)) s, $(grep -c -i 'warning' "$work/build.log" || true) warning lines"
+say "build: $((SECONDS - t0)) s, rc $rc_build, $(grep -c -i 'warning' "$work/build.log" || true) warning lines"
+# A failed build could leave an older binary of an earlier call on a warm machine: never run it.
+if [ "$rc_build" -ne 0 ]; then
+  grep -E "error|Error" "$work/build.log" | head -30 | tee -a "$log" || true
+  [ "$rc_build" -eq 124 ] && die "build ran out of time (see log.txt)"
+  die "build (see log.txt)"
+fi
 for b in $benches; do
-  if [ ! -x "$build/${binary[$b]}" ]; then
-    grep -E "error|Error" "$work/build.log" | head -30 | tee -a "$log" || true
-    die "build of ${target[$b]} (see log.txt)"
-  fi
+  [ -x "$build/${binary[$b]}" ] || die "build of ${target[$b]}: no binary (see log.txt)"
 done
 
 # ------------------------------------------------------------------------------------- run ---
