@@ -1,17 +1,24 @@
-// bench/gpu/bench_tile.cu — the tile tensor-core kernels (gather_tc) against cuBLAS dense and
-// cuSPARSE CSR on the same mask: forward (bias + ReLU epilogue, stash), dX, dW and the training
-// step (forward + dX + dW, against three cuBLAS GEMMs), half, for tile_wise<32/64/128> at 50% and
-// 75%, tile_vector<128,2,4>, block<32,32> and channel at 4096³ and 8192³, and the conv layers of
-// VGG16 and ResNet-18 at batch 32, 224×224 (ours: implicit-im2col conv kernels; cuBLAS: the im2col
-// GEMM of the layer, M = Cout, K = KH·KW·Cin, N = 32·H_out·W_out, im2col itself not counted).
+// bench/gpu/bench_tile.cu — the tile tensor-core kernels (gather_tc) against their peers
+// (bench/gpu/peers): cuBLAS dense, cuSPARSE CSR on the same mask and, for the conv layers, cuDNN:
+// forward (bias + ReLU epilogue, stash), dX, dW and the training step (forward + dX + dW, against
+// the peers' three products), half, for tile_wise<32/64/128> at 50% and 75%,
+// tile_vector<128,2,4>, block<32,32> and channel at 4096³ and 8192³, and the conv layers of VGG16
+// and ResNet-18 at batch 32, 224×224 (ours: implicit-im2col conv kernels; cuBLAS: the im2col
+// GEMM of the layer, M = Cout, K = KH·KW·Cin, N = 32·H_out·W_out, im2col itself not timed;
+// cuDNN: the convolution itself, NHWC, forward / backward-data / backward-filter).
 //
 // Every number is the median of CUDA-event timings after warm-up, over input sets rotated so the
-// data exceed L2. Counters: us (ours), TFLOPs (dense-equivalent 2·M·N·K / time), vs_cublas and
-// vs_csr (peer time / our time: > 1 means faster than the peer); fwd_paired_* time the forward
-// and cuBLAS's alternately, call by call (the same clock and power state). tile_wise<128> at 75 %
-// also runs the warp-specialized variants (suffix ws-cp / ws-tma: the gather; -gN: the walk
-// group). After the runs, a summary prints the per-network step totals (Σ repeat × layer step)
-// per layout against dense.
+// data exceed L2 (peers/timer.hpp). Counters: <op>_us (ours), <op>_TFLOPs (dense-equivalent
+// 2·M·N·K / time), and per dense peer and op <peer>_<data>_<op>_us and <op>_vs_<peer>_<data>
+// (peer time / our time: > 1 means faster than the peer), where <data> names the peer's weight:
+//   rand    dense-random: the dense model's weight, uniform in [-1, 1), no zeros;
+//   pruned  pruned-dense: the row's own sparse weight decoded, zeros in place.
+// (dW reads no weight: its two are one timing.) fwd_vs_csr: cuSPARSE CSR on the same mask.
+// fwd_paired_* time the forward and cuBLAS's alternately, call by call (the same clock and power
+// state), on either weight. tile_wise<128> at 75 % also runs the warp-specialized variants
+// (suffix ws-cp / ws-tma: the gather; -gN: the walk group). After the runs, a summary prints the
+// per-network step totals (Σ repeat × layer step) per layout against the dense peers. Every peer
+// timing is also written to --peers_out=FILE for torch_check.py.
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
@@ -28,13 +35,12 @@
 #include <vector>
 
 #include "../common/networks.hpp"
-#include "peers/cublas_gemm.hpp"
-#include "peers/cusparse_csr.hpp"
-#include "peers/timer.hpp"
+#include "peers/peers.hpp"
 #include "stco/core.hpp"
 #include "stco/expr/epilogue.hpp"
 #include "stco/kernel/cuda/gather_tc/ops.cuh"
 #include "stco/layout/cuda/layouts.cuh"
+#include "stco/layout/decode.hpp"
 #include "stco/layouts.hpp"
 
 namespace {
@@ -168,22 +174,26 @@ void csr_of(const stco::cuda::device_sparse_matrix<T, L>& W, stco::cuda::stream 
 
 // ------------------------------------------------------------------------------ fixtures ---
 
-/// Activations and cuBLAS for one GEMM shape (or one conv layer): rotating X / dY sets, outputs.
-/// For a conv, X is NHWC and cuBLAS runs on a separate im2col-sized [K, N] operand (the im2col
-/// itself is not timed).
+/// Activations and the dense peers for one GEMM shape (or one conv layer): rotating X / dY sets,
+/// outputs. For a conv, X and dY are NHWC (ours and cuDNN) and cuBLAS runs the layer's im2col
+/// GEMM on separate, rotated [K, N] operands (the im2col itself is not timed).
 struct problem {
   std::string name;
   long M, K, N;  // GEMM shape: W [M, K], X [K, N]
   bool conv = false;
   stco::conv_geometry g{};
-  int sets = 1;
+  int sets = 1, col_sets = 1;
   cudaStream_t s{};
-  std::vector<T*> X, dY;
-  T *Y = nullptr, *dX = nullptr, *col = nullptr, *dcol = nullptr, *dWd = nullptr,
-    *w_dense = nullptr, *dW = nullptr, *bias = nullptr;
+  std::vector<T*> X, dY, col;
+  T *Y = nullptr, *dX = nullptr, *dcol = nullptr, *dWd = nullptr, *w_rand = nullptr, *dW = nullptr,
+    *bias = nullptr;
   float* stash = nullptr;
-  bg::cublas_gemm blas;
-  std::map<std::string, double> blas_ms;  // fwd, dx, dw, step
+  bg::cublaslt_gemm blas;
+  std::unique_ptr<bg::dense_peers> dense;
+#if defined(STCO_HAS_CUDNN)
+  bg::cudnn_conv dnn;
+#endif
+  std::map<std::string, T*> pruned;  // pruned-dense weights by layout@sparsity
 
   long x_elems() const { return conv ? g.batch * g.in_h * g.in_w * g.in_c : K * N; }
   problem(std::string n, long m, long k, long nn, const stco::conv_geometry* cg)
@@ -201,53 +211,83 @@ struct problem {
     Y = dalloc<T>(static_cast<std::size_t>(M * N));
     dX = dalloc<T>(static_cast<std::size_t>(xe));
     if (conv) {
-      col = dalloc<T>(static_cast<std::size_t>(K * N));
+      col_sets = bg::rotating_sets(static_cast<std::size_t>((K * N + M * N) * 2));
+      for (int i = 0; i < col_sets; ++i) {
+        col.push_back(dalloc<T>(static_cast<std::size_t>(K * N)));
+        random_fill(col.back(), static_cast<std::size_t>(K * N), 9u + i);
+      }
       dcol = dalloc<T>(static_cast<std::size_t>(K * N));
-      random_fill(col, static_cast<std::size_t>(K * N), 9u);
     }
     dWd = dalloc<T>(static_cast<std::size_t>(M * K));
     dW = dalloc<T>(static_cast<std::size_t>(M * K));
-    w_dense = dalloc<T>(static_cast<std::size_t>(M * K));
+    w_rand = dalloc<T>(static_cast<std::size_t>(M * K));
     bias = dalloc<T>(static_cast<std::size_t>(M));
     stash = dalloc<float>(static_cast<std::size_t>(M * N));
-    random_fill(w_dense, static_cast<std::size_t>(M * K), 5u);
+    random_fill(w_rand, static_cast<std::size_t>(M * K), 5u);
     random_fill(bias, static_cast<std::size_t>(M), 6u);
     bg::check(cudaDeviceSynchronize(), "setup");
+    bg::peer_problem pb;
+    pb.row = "gather_tc/*/" + name;
+    pb.M = M, pb.K = K, pb.N = N, pb.sets = sets;
+    if (conv) {
+      pb.kind = "conv";
+      pb.conv = {g.batch, g.in_h,     g.in_w,  g.in_c,  g.out_c, g.kh,
+                 g.kw,    g.stride_h, g.pad_h, g.dil_h, g.groups};
+      pb.gemm_sets = col_sets;
+    }
+    bg::dense_peers::buffers b;
+    const int cs = conv ? col_sets : sets;
+    b.x = [this, cs](int i) {
+      return static_cast<const void*>(conv ? col[static_cast<std::size_t>(i % cs)]
+                                           : X[static_cast<std::size_t>(i % cs)]);
+    };
+    b.dy = [this](int i) {
+      return static_cast<const void*>(dY[static_cast<std::size_t>(i % sets)]);
+    };
+    b.y = Y, b.dx = conv ? dcol : dX, b.dw = dWd;
+    b.cx = [this](int i) { return static_cast<void*>(X[static_cast<std::size_t>(i % sets)]); };
+    b.cdy = [this](int i) { return static_cast<void*>(dY[static_cast<std::size_t>(i % sets)]); };
+    b.cy = Y, b.cdx = dX;
+    dense =
+        std::make_unique<bg::dense_peers>(pb, b, blas, bg::timing_policy{5, 50, 150.0, 3, 25.0});
   }
   ~problem() {
     cudaDeviceSynchronize();
     for (auto p : X) cudaFree(p);
     for (auto p : dY) cudaFree(p);
-    for (void* p :
-         {static_cast<void*>(Y), static_cast<void*>(dX), static_cast<void*>(col),
-          static_cast<void*>(dcol), static_cast<void*>(dWd), static_cast<void*>(dW),
-          static_cast<void*>(w_dense), static_cast<void*>(bias), static_cast<void*>(stash)})
+    for (auto p : col) cudaFree(p);
+    for (auto& [k, p] : pruned) cudaFree(p);
+    for (void* p : {static_cast<void*>(Y), static_cast<void*>(dX), static_cast<void*>(dcol),
+                    static_cast<void*>(dWd), static_cast<void*>(dW), static_cast<void*>(w_rand),
+                    static_cast<void*>(bias), static_cast<void*>(stash)})
       cudaFree(p);
     cudaStreamDestroy(s);
   }
   auto chain() const {
     return stco::chain<stco::ops::bias<T>, stco::ops::relu>{{stco::ops::bias<T>{bias}, {{}, {}}}};
   }
-  const T* b_operand(int i) const { return conv ? col : X[i % sets]; }
-  void blas_fwd(int i) { blas.run(s, CUDA_R_16F, false, false, M, N, K, w_dense, b_operand(i), Y); }
-  void blas_dx(int i) {
-    blas.run(s, CUDA_R_16F, true, false, K, N, M, w_dense, dY[i % sets], conv ? dcol : dX);
+
+  /// The dense peers of op o on the dense-random weight and on the pruned weight wp (pattern,
+  /// density): cuBLAS, and cuDNN for conv layers (ms; 0 where absent).
+  struct dense_times {
+    double blas_rand = 0, blas_pruned = 0, dnn_rand = 0, dnn_pruned = 0;
+  };
+  dense_times dense_of(bg::step_op o, T* wp, const std::string& pattern, double density) {
+    dense_times t;
+    t.blas_rand = dense->cublas(s, o, w_rand, bg::kDenseRandom);
+    t.blas_pruned = dense->cublas(s, o, wp, bg::kPrunedDense, pattern, density);
+#if defined(STCO_HAS_CUDNN)
+    t.dnn_rand = dense->cudnn(s, dnn, o, w_rand, bg::kDenseRandom);
+    t.dnn_pruned = dense->cudnn(s, dnn, o, wp, bg::kPrunedDense, pattern, density);
+#endif
+    return t;
   }
-  void blas_dw(int i) {
-    blas.run(s, CUDA_R_16F, false, true, M, K, N, dY[i % sets], b_operand(i), dWd);
-  }
-  const std::map<std::string, double>& cublas() {
-    if (blas_ms.empty()) {
-      blas_ms["fwd"] = bg::median_ms(
-          s, [&](int i) { blas_fwd(i); }, 5, 50, 150);
-      blas_ms["dx"] = bg::median_ms(
-          s, [&](int i) { blas_dx(i); }, 5, 50, 150);
-      blas_ms["dw"] = bg::median_ms(
-          s, [&](int i) { blas_dw(i); }, 5, 50, 150);
-      blas_ms["step"] = bg::median_ms(
-          s, [&](int i) { blas_fwd(i), blas_dx(i), blas_dw(i); }, 5, 50, 150);
-    }
-    return blas_ms;
+  /// cuBLAS forward on weight w, call i (the paired timing).
+  void blas_fwd(const T* w, int i) {
+    blas.run(
+        s, bg::gemm_desc::fwd(CUDA_R_16F, M, K, N), w,
+        conv ? col[static_cast<std::size_t>(i % col_sets)] : X[static_cast<std::size_t>(i % sets)],
+        Y);
   }
 };
 
@@ -260,8 +300,12 @@ problem& get(const std::string& name, long M, long K, long N, const stco::conv_g
   return *current;
 }
 
-/// Step times per (network, layout), summed with the layers' repeat counts.
-std::map<std::string, std::map<std::string, double>> network_steps;
+/// Step times per (network, layout) and of the dense peers, summed with the layers' repeat
+/// counts (µs).
+struct step_sums {
+  double ours = 0, blas_rand = 0, blas_pruned = 0, dnn_rand = 0, dnn_pruned = 0;
+};
+std::map<std::string, std::map<std::string, step_sums>> network_steps;
 
 /// Medians (ms) of f(i) and g(i) timed alternately, call by call, so that both run in the same
 /// clock and power state (after warm-up calls of each).
@@ -289,6 +333,21 @@ std::pair<double, double> paired_ms(cudaStream_t s, const std::function<void(int
     return static_cast<double>(v[v.size() / 2]);
   };
   return {median(tf), median(tg)};
+}
+
+/// The pruned weight W decoded to dense [M, K] on the device (zeros in place), made once per
+/// layout and sparsity (the same weight in every variant of a row).
+template <class L>
+T* pruned_dense(problem& pb, const stco::cuda::device_sparse_matrix<T, L>& W,
+                const std::string& key) {
+  if (const auto it = pb.pruned.find(key); it != pb.pruned.end()) return it->second;
+  const stco::cuda::stream st(pb.s);
+  const auto dense = stco::decode(W.to_host(st));
+  T* d = dalloc<T>(static_cast<std::size_t>(pb.M * pb.K));
+  bg::check(cudaMemcpy(d, dense.data(), static_cast<std::size_t>(pb.M * pb.K) * sizeof(T),
+                       cudaMemcpyHostToDevice),
+            "cudaMemcpy");
+  return pb.pruned[key] = d;
 }
 
 template <class L>
@@ -329,17 +388,25 @@ void run_layout(benchmark::State& state, problem& pb, const std::string& lname, 
       tc::grad_w(rw, W, pb.X[i % pb.sets], pb.dY[i % pb.sets], pb.stash, pb.dW, pb.N, chain, st,
                  memo);
   };
-  const auto& blas = pb.cublas();
+  const std::string pattern = lname + "@" + std::to_string(static_cast<int>(sparsity * 100));
+  T* wp = pruned_dense(pb, W, pattern);
+  const double density = W.entity().density();
   std::map<std::string, double> ours;
+  std::map<std::string, problem::dense_times> peers;
   double csr = 0;
   for (auto _ : state) {
     ours["fwd"] = bg::median_ms(pb.s, fwd, 5, 50, 150);
-    // The forward against cuBLAS call by call (both in the same clock and power state).
+    // The forward against cuBLAS call by call (both in the same clock and power state), on
+    // either weight.
+    const auto [fr, br] = paired_ms(
+        pb.s, fwd, [&](int i) { pb.blas_fwd(pb.w_rand, i); }, 30);
     const auto [fp, bp] = paired_ms(
-        pb.s, fwd, [&](int i) { pb.blas_fwd(i); }, 30);
+        pb.s, fwd, [&](int i) { pb.blas_fwd(wp, i); }, 30);
     state.counters["fwd_paired_us"] = fp * 1e3;
-    state.counters["cublas_fwd_paired_us"] = bp * 1e3;
-    state.counters["fwd_paired_vs_cublas"] = bp / fp;
+    state.counters["cublas_rand_fwd_paired_us"] = br * 1e3;
+    state.counters["cublas_pruned_fwd_paired_us"] = bp * 1e3;
+    state.counters["fwd_paired_vs_cublas_rand"] = br / fr;
+    state.counters["fwd_paired_vs_cublas_pruned"] = bp / fp;
     ours["dx"] = bg::median_ms(pb.s, dx, 5, 50, 150);
     ours["dw"] = bg::median_ms(pb.s, dw, 5, 50, 150);
     ours["step"] = bg::median_ms(
@@ -353,13 +420,17 @@ void run_layout(benchmark::State& state, problem& pb, const std::string& lname, 
     if (!pb.conv)
       ours["step_no_memo"] = bg::median_ms(
           pb.s, [&](int i) { fwd(i), dx(i), dw(i); }, 5, 50, 150);
+    for (const auto o : {bg::step_op::fwd, bg::step_op::dx, bg::step_op::dw, bg::step_op::step})
+      peers[bg::op_name(o)] = pb.dense_of(o, wp, pattern, density);
     if (with_csr) {
       std::vector<int> rp, ci;
       std::vector<std::uint16_t> cv;
       csr_of(W, st, rp, ci, cv);
       bg::cusparse_csr sp(CUDA_R_16F, pb.M, pb.K, pb.N, rp, ci, cv);
-      csr = bg::median_ms(
-          pb.s, [&](int i) { sp.run(pb.s, pb.X[i % pb.sets], pb.Y); }, 3, 10, 200);
+      csr = bg::time_peer(pb.s, pb.dense->problem(), "cusparse_csr", "fwd", bg::kPruned, pattern,
+                          density, "SpMM default",
+                          [&](int i) { sp.run(pb.s, pb.X[i % pb.sets], pb.Y); },
+                          {3, 10, 200.0, 3, 25.0});
     }
     state.SetIterationTime(ours["step"] * 1e-3);
   }
@@ -368,20 +439,35 @@ void run_layout(benchmark::State& state, problem& pb, const std::string& lname, 
   state.counters["K"] = static_cast<double>(pb.K);
   state.counters["N"] = static_cast<double>(pb.N);
   state.counters["sparsity"] = sparsity;
-  state.counters["density"] = W.entity().density();
-  for (const char* o : {"fwd", "dx", "dw", "step"}) {
-    const double f = flops * (std::string(o) == "step" ? 3 : 1);
-    state.counters[std::string(o) + "_us"] = ours[o] * 1e3;
-    state.counters[std::string(o) + "_TFLOPs"] = f / (ours[o] * 1e-3) / 1e12;
-    state.counters[std::string(o) + "_vs_cublas"] = blas.at(o) / ours[o];
-    state.counters[std::string("cublas_") + o + "_us"] = blas.at(o) * 1e3;
+  state.counters["density"] = density;
+  for (const std::string o : {"fwd", "dx", "dw", "step"}) {
+    const double f = flops * (o == "step" ? 3 : 1), us = ours[o];
+    const auto& t = peers[o];
+    state.counters[o + "_us"] = us * 1e3;
+    state.counters[o + "_TFLOPs"] = f / (us * 1e-3) / 1e12;
+    state.counters["cublas_rand_" + o + "_us"] = t.blas_rand * 1e3;
+    state.counters["cublas_pruned_" + o + "_us"] = t.blas_pruned * 1e3;
+    state.counters[o + "_vs_cublas_rand"] = t.blas_rand / us;
+    state.counters[o + "_vs_cublas_pruned"] = t.blas_pruned / us;
+    if (t.dnn_rand > 0) {
+      state.counters["cudnn_rand_" + o + "_us"] = t.dnn_rand * 1e3;
+      state.counters[o + "_vs_cudnn_rand"] = t.dnn_rand / us;
+    }
+    if (t.dnn_pruned > 0) {
+      state.counters["cudnn_pruned_" + o + "_us"] = t.dnn_pruned * 1e3;
+      state.counters[o + "_vs_cudnn_pruned"] = t.dnn_pruned / us;
+    }
   }
   if (ours.count("step_no_memo")) {
     state.counters["step_no_memo_us"] = ours["step_no_memo"] * 1e3;
-    state.counters["step_no_memo_vs_cublas"] = blas.at("step") / ours["step_no_memo"];
+    state.counters["step_no_memo_vs_cublas_rand"] = peers["step"].blas_rand / ours["step_no_memo"];
+    state.counters["step_no_memo_vs_cublas_pruned"] =
+        peers["step"].blas_pruned / ours["step_no_memo"];
   }
-  if (csr > 0) state.counters["fwd_vs_csr"] = csr / ours["fwd"];
-  (void)lname;
+  if (csr > 0) {
+    state.counters["csr_fwd_us"] = csr * 1e3;
+    state.counters["fwd_vs_csr"] = csr / ours["fwd"];
+  }
 }
 
 struct entry {
@@ -458,10 +544,16 @@ void reg(const entry& e, const std::string& lname, double s, bool csr, loop m = 
                                  run_layout<L>(st, pb, lname, s, csr, o);
                                  if (m != loop::best || !v.suffix().empty()) return;
                                  if (!e.net.empty()) {
-                                   auto& n = network_steps[e.net];
-                                   n[lname] += e.repeat * st.counters["step_us"].value;
-                                   if (lname == "channel")
-                                     n["dense(cuBLAS)"] += e.repeat * pb.cublas().at("step") * 1e3;
+                                   auto& n = network_steps[e.net][lname];
+                                   auto c = [&](const char* k) {
+                                     const auto it = st.counters.find(k);
+                                     return it == st.counters.end() ? 0.0 : it->second.value;
+                                   };
+                                   n.ours += e.repeat * c("step_us");
+                                   n.blas_rand += e.repeat * c("cublas_rand_step_us");
+                                   n.blas_pruned += e.repeat * c("cublas_pruned_step_us");
+                                   n.dnn_rand += e.repeat * c("cudnn_rand_step_us");
+                                   n.dnn_pruned += e.repeat * c("cudnn_pruned_step_us");
                                  }
                                })
       ->UseManualTime()
@@ -472,11 +564,9 @@ void reg(const entry& e, const std::string& lname, double s, bool csr, loop m = 
 }  // namespace
 
 int main(int argc, char** argv) {
-  cudaDeviceProp prop{};
-  bg::check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
-  benchmark::AddCustomContext("device", prop.name);
-  benchmark::AddCustomContext("sm_count", std::to_string(prop.multiProcessorCount));
-  benchmark::AddCustomContext("epilogue", "bias + relu, stash (ours); none (cuBLAS)");
+  bg::parse_peer_args(argc, argv, "bench_tile");
+  bg::add_peer_context();
+  benchmark::AddCustomContext("epilogue", "bias + relu, stash (ours); none (peers)");
   benchmark::AddCustomContext(
       "wgmma", stco::kernel::cuda::arch::sm90a_available() ? "yes (sm_90a build)" : "no");
   if (const char* g = std::getenv("GATHER_TC_WS_GATHER"); g && std::string(g) == "tma_rows")
@@ -517,12 +607,15 @@ int main(int argc, char** argv) {
   current.reset();
   std::printf(
       "\nNetwork training step (forward + dX + dW over the conv layers, batch 32, 224x224, "
-      "75%% sparsity; block skips Cin %% 32 != 0 layers):\n");
-  for (const auto& [net, m] : network_steps) {
-    const double dense = m.count("dense(cuBLAS)") ? m.at("dense(cuBLAS)") : 0;
-    for (const auto& [l, us] : m)
-      std::printf("  %-10s %-22s %10.1f us  vs dense %.2fx\n", net.c_str(), l.c_str(), us,
-                  us > 0 ? dense / us : 0.0);
-  }
-  return 0;
+      "75%% sparsity; block skips Cin %% 32 != 0 layers; peer time / ours, on the dense-random "
+      "and the layout's pruned-dense weight; cuDNN on the conv layers themselves):\n");
+  auto x = [](double peer, double ours) { return ours > 0 && peer > 0 ? peer / ours : 0.0; };
+  for (const auto& [net, m] : network_steps)
+    for (const auto& [l, t] : m)
+      std::printf(
+          "  %-10s %-22s %10.1f us  vs cuBLAS rand %.2fx pruned %.2fx  vs cuDNN rand %.2fx "
+          "pruned %.2fx\n",
+          net.c_str(), l.c_str(), t.ours, x(t.blas_rand, t.ours), x(t.blas_pruned, t.ours),
+          x(t.dnn_rand, t.ours), x(t.dnn_pruned, t.ours));
+  return bg::peer_log::get().write() ? 0 : 1;
 }

@@ -15,6 +15,7 @@ tests=(test_gpu_entity test_gpu_matmul_nm test_gpu_matmul_blocks test_gpu_matmul
 summary="$OUT/summary.txt"
 : >"$summary"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee -a "$summary"
+echo "peer check: none here (the peers are timed, not cross-checked; bench/gpu/peers.sh runs bench/gpu/peers/torch_check.py)" | tee -a "$summary"
 
 bin=.cudacore/bin
 if ! "$bin/test_gpu_entity" --help >/dev/null 2>&1; then

@@ -18,7 +18,8 @@ export PATH=/usr/local/cuda/bin:$PATH
 start=$SECONDS
 
 { nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
-  nvcc --version | tail -2; } >"$OUT/device.txt" 2>&1
+  nvcc --version | tail -2
+  echo "peer check: none here (the peers are timed, not cross-checked; bench/gpu/peers.sh runs bench/gpu/peers/torch_check.py)"; } >"$OUT/device.txt" 2>&1
 head -2 "$OUT/device.txt"
 
 cmake -S . -B build-embed -DCMAKE_BUILD_TYPE=Release -DSTCO_FAST_TEST_BUILD=OFF -DCMAKE_CUDA_ARCHITECTURES=90a \

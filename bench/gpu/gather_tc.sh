@@ -21,6 +21,7 @@ BIN=${1:-}
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   nvcc --version | tail -2
+  echo "peer check: none here (the peers are timed, not cross-checked; bench/gpu/peers.sh runs bench/gpu/peers/torch_check.py)"
 } >"$OUT/device.txt" 2>&1
 cat "$OUT/device.txt"
 
@@ -105,11 +106,14 @@ d = json.load(open(sys.argv[1]))
 print("device:", d["context"].get("device"))
 for b in d["benchmarks"]:
     c = lambda k: b.get(k, float("nan"))
-    print(f'{b["name"]:58s} fwd {c("fwd_us"):9.1f}us x{c("fwd_vs_cublas"):5.2f} | dx x{c("dx_vs_cublas"):5.2f}'
-          f' | dw x{c("dw_vs_cublas"):5.2f} | step x{c("step_vs_cublas"):5.2f}'
-          + (f' (no memo x{c("step_no_memo_vs_cublas"):5.2f})' if "step_no_memo_us" in b else "")
+    # x = cuBLAS time / ours, on the dense model's weight (rand) / the pruned weight decoded (pruned).
+    r = lambda o: f'x{c(o + "_vs_cublas_rand"):5.2f}/{c(o + "_vs_cublas_pruned"):5.2f}'
+    print(f'{b["name"]:58s} fwd {c("fwd_us"):9.1f}us {r("fwd")} | dx {r("dx")}'
+          f' | dw {r("dw")} | step {r("step")}'
+          + (f' (no memo {r("step_no_memo")})' if "step_no_memo_us" in b else "")
+          + (f' | cudnn step x{c("step_vs_cudnn_rand"):5.2f}/{c("step_vs_cudnn_pruned"):5.2f}' if "step_vs_cudnn_rand" in b else "")
           + (f' | csr x{c("fwd_vs_csr"):6.1f}' if "fwd_vs_csr" in b else "")
-          + (f' | paired fwd {c("fwd_paired_us"):7.1f}us x{c("fwd_paired_vs_cublas"):5.2f}' if "fwd_paired_us" in b else ""))
+          + (f' | paired fwd {c("fwd_paired_us"):7.1f}us {r("fwd_paired")}' if "fwd_paired_us" in b else ""))
 EOF
 tail -12 "$OUT/bench_tile.log"
 exit $rc

@@ -18,7 +18,8 @@ export LD_LIBRARY_PATH="$LT/lib:$PWD/$BIN${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PATH=/usr/local/cuda/bin:$PATH
 
 { nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
-  nvcc --version | tail -2; } > "$OUT/device.txt" 2>&1
+  nvcc --version | tail -2
+  echo "peer check: none here (the peers are timed, not cross-checked; bench/gpu/peers.sh runs bench/gpu/peers/torch_check.py)"; } > "$OUT/device.txt" 2>&1
 head -2 "$OUT/device.txt"
 
 if [ ! -x "$BIN/test_sparse_tc_ops" ] || [ ! -x "$BIN/bench_nm24" ]; then
@@ -95,6 +96,8 @@ for b in d["benchmarks"]:
     c = lambda k: b.get(k, float("nan"))
     extra = ("  direct %8.1f us  expr/direct x%5.2f" % (c("direct_us"), c("vs_direct"))
              if "vs_direct" in b else "  lt x%5.2f  csr x%7.1f" % (c("vs_cusparselt"), c("vs_csr")))
-    print("%-40s %9.1f us %7.1f TF  cublas x%5.2f%s" % (
-        b["name"].split("/iterations")[0], c("us"), c("TFLOPs"), c("vs_cublas"), extra))
+    # The dense peer on the dense model's weight (rand) and on the pruned weight decoded (pruned).
+    print("%-40s %9.1f us %7.1f TF  cublas rand x%5.2f pruned x%5.2f%s" % (
+        b["name"].split("/iterations")[0], c("us"), c("TFLOPs"), c("vs_cublas_rand"),
+        c("vs_cublas_pruned"), extra))
 EOF

@@ -72,10 +72,25 @@ struct counter_names {
   double scale;
 };
 
+/// A further peer's sums over the layers it ran (a peer may refuse some layers: cuSPARSELt the
+/// stems, for instance), with stco's over the same layers, so that its ratio stays like for like.
+struct peer_sum {
+  double peer = 0, stco = 0;
+  int layers = 0;
+};
+
 /// One network × layout: times of one step in seconds, summed with the layers' repeat counts.
 struct totals {
   double stco = 0, dense = 0, csr = 0, kept = 0, weights = 0;
   int layers = 0, convs = 0;
+  std::map<std::string, peer_sum> peers;  // further peers by counter name (GPU)
+
+  void add_peer(const std::string& name, int repeat, double t_peer, double t) {
+    auto& p = peers[name];
+    p.peer += repeat * t_peer;
+    p.stco += repeat * t;
+    p.layers += 1;
+  }
 
   void add(int repeat, double t, double t_dense, double t_csr, double density, double weights_) {
     stco += repeat * t;
@@ -116,6 +131,13 @@ inline void report_total(benchmark::State& state, const std::string& key, const 
   set_counters(state, n, tot.stco, tot.dense, tot.csr, tot.kept / tot.weights);
   state.counters["layers"] = tot.layers;
   state.counters["convs"] = tot.convs;
+  // Further peers: <name>_us (summed over the layers it ran), vs_<name> against stco over the
+  // same layers, <name>_layers (fewer than layers where the peer refused some).
+  for (const auto& [name, p] : tot.peers) {
+    state.counters[name + "_us"] = p.peer * n.scale;
+    state.counters["vs_" + name] = p.stco > 0 ? p.peer / p.stco : 0;
+    state.counters[name + "_layers"] = p.layers;
+  }
 }
 
 }  // namespace stco_bench::networks

@@ -86,15 +86,39 @@ def parse(path, side):
 
 
 def ratios(entry, side):
+    """(×dense, ×CSR, stco ms). GPU ×dense is cuBLAS on the dense-random weight (files before the
+    peer module have one cuBLAS column, also on a random weight)."""
     if side == "cpu":
         return entry["vs_eigen_dense"], entry["vs_eigen_csr"], entry["stco_ms"]
-    return entry["vs_cublas"], entry["vs_csr"], entry["stco_us"] / 1e3
+    return entry.get("vs_cublas_rand", entry.get("vs_cublas")), entry["vs_csr"], \
+        entry["stco_us"] / 1e3
 
 
 def peers_ms(entry, side):
     if side == "cpu":
         return entry["eigen_dense_ms"], entry["eigen_csr_ms"]
-    return entry["cublas_us"] / 1e3, entry["csr_us"] / 1e3
+    return entry.get("cublas_rand_us", entry.get("cublas_us")) / 1e3, entry["csr_us"] / 1e3
+
+
+# The GPU's further peers (bench/gpu/peers): column title, counter name.
+GPU_MORE = [("×cuBLAS pruned-dense", "cublas_pruned"), ("×cuDNN dense-random", "cudnn_rand"),
+            ("×cuDNN pruned-dense", "cudnn_pruned"), ("×cuSPARSELt", "cusparselt")]
+
+
+def more_cells(entry, rows_have):
+    """The further peers' ratios of one total ('–' where absent; 'n/m layers' where partial)."""
+    cells = []
+    for _, name in GPU_MORE:
+        if not rows_have.get(name):
+            continue
+        v = entry.get("vs_" + name)
+        if v is None:
+            cells.append("–")
+            continue
+        n, total = entry.get(name + "_layers"), entry.get("layers")
+        part = f" ({int(n)}/{int(total)} layers)" if n is not None and total and n < total else ""
+        cells.append(f"{v:.2f}{part}")
+    return cells
 
 
 def mark(ok):
@@ -141,18 +165,21 @@ def summary(side, rows):
 
 def detail(side, rows, net):
     out = []
-    peer = "Eigen dense" if side == "cpu" else "cuBLAS"
+    peer = "Eigen dense" if side == "cpu" else "cuBLAS dense-random"
     csr = "Eigen CSR" if side == "cpu" else "cuSPARSE CSR"
-    out.append(f"| layout | density | step (ms) | {peer} (ms) | {csr} (ms) | ×dense | ×CSR | "
-               f"×CSR ≥ {PUBLISHED[net]:.2f}? | layers |")
-    out.append("|---|---|---|---|---|---|---|---|---|")
     keys = [k for k in rows if k[0] == net and rows[k]["total"] is not None]
+    have = {name: any("vs_" + name in rows[k]["total"] for k in keys) for _, name in GPU_MORE}
+    more = [title for title, name in GPU_MORE if have[name]] if side == "gpu" else []
+    out.append(f"| layout | density | step (ms) | {peer} (ms) | {csr} (ms) | ×dense | ×CSR | "
+               f"×CSR ≥ {PUBLISHED[net]:.2f}? | " + "".join(t + " | " for t in more) + "layers |")
+    out.append("|---|---|---|---|---|---|---|---|" + "---|" * len(more) + "---|")
     for k in keys:
         e = rows[k]["total"]
         vd, vc, ms = ratios(e, side)
         dms, cms = peers_ms(e, side)
+        extra = "".join(c + " | " for c in more_cells(e, have)) if side == "gpu" else ""
         out.append(f"| {k[1]} | {e['density']:.3f} (sparsity {k[2]:.2f}) | {ms:.2f} | {dms:.2f} | "
-                   f"{cms:.2f} | {vd:.2f} | {vc:.2f} | {mark(vc >= PUBLISHED[net])} | "
+                   f"{cms:.2f} | {vd:.2f} | {vc:.2f} | {mark(vc >= PUBLISHED[net])} | {extra}"
                    f"{int(e['layers'])} ({int(e['convs'])} convs) |")
     return out
 
@@ -223,11 +250,18 @@ def main():
                     f"{ctx.get('input', '')}; {ctx.get('date', '')}. Forms: `conv` = stco "
                     "`conv2d` on NHWC (implicit im2col in the kernels, the form a user runs); "
                     "`gemm` = stco `matmul` on the im2col operand, im2col not timed, as for "
-                    "the peers (the only form of the nm<2,4> sparse-tensor-core path). Dense "
-                    "peer: 3 `cublasGemmEx` (fp16 in, fp32 compute); CSR peer: cuSPARSE SpMM "
-                    "(S and Sᵀ) + cuBLAS dY·Xᵀ read through the mask. Distinct layers measured "
-                    "once (median of 3–20 CUDA-event-timed steps after warm-up) and multiplied "
-                    "by their repeat count.", ""]
+                    "the GEMM peers (the only form of the nm<2,4> sparse-tensor-core path). "
+                    "Dense peers (bench/gpu/peers): cuBLAS = 3 GEMMs through cuBLASLt (fp16 in, "
+                    "fp32 compute, best heuristic algorithm and operand order) and, where the "
+                    "file has them, cuDNN on the convolution itself (NHWC, fastest plan of its "
+                    "own search), each on the dense model's weight (dense-random: uniform, no "
+                    "zeros) and on the pruned weight decoded (pruned-dense: zeros in place); "
+                    "×dense is cuBLAS dense-random (older files: `cublasGemmEx` on a random "
+                    "weight). cuSPARSELt: 2:4 forward, 2:4 dX where the mask is transposable, "
+                    "cuBLAS dW, over the layers it accepts. CSR peer: cuSPARSE SpMM (S and Sᵀ) + "
+                    "cuBLAS dY·Xᵀ read through the mask. Distinct layers measured once (median "
+                    "of 3–20 CUDA-event-timed steps after warm-up) and multiplied by their "
+                    "repeat count.", ""]
         out += ["### Targets", ""] + summary(side, rows) + [""]
         for net in NETS:
             if not any(k[0] == net for k in rows):

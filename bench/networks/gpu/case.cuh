@@ -73,6 +73,11 @@ struct case_impl final : gpu_case {
       randomize(X2, 1, s), randomize(dY2, 2, s);
     }
     density = host.density();
+    const auto dense = stco::decode(host);
+    decoded.resize(static_cast<std::size_t>(dense.size()));
+    for (stco::index_t i = 0; i < dense.size(); ++i)
+      decoded[static_cast<std::size_t>(i)] = dense.data()[i].bits;
+    if constexpr (F == form::gemm_transposable) transposable = l.R % 4 == 0 && l.K % 4 == 0;
     // The mask as CSR for the cuSPARSE peer.
     const auto m = stco::kept_mask(host.entity());
     row_ptr.assign(1, 0);

@@ -6,6 +6,7 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,10 @@ struct gpu_case {
   virtual void step() = 0;
   double density = 0;
   std::vector<int> row_ptr, cols;  // the mask as CSR [R, K] (for the cuSPARSE peer)
+  // The weight decoded to dense [R, K] (fp16 bits, zeros in place; K in (kh, kw, c) order, so
+  // also the KRSC filter): the dense peers' pruned-dense weight.
+  std::vector<std::uint16_t> decoded;
+  bool transposable = false;  // the mask is 2:4 along R too (cuSPARSELt can run dX)
 };
 
 /// A random weight of layout L at `sparsity` (magnitude pruning), random inputs, on stream s,
