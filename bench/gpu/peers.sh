@@ -17,6 +17,7 @@
 #   PEERS_DEADLINE  seconds the whole script may take (default 570)
 #   PEERS_CHECK_BUDGET  seconds for the PyTorch timings (default: what is left, at most 100)
 #   PEERS_STRICT=1  exit non-zero when a peer timing disagrees with PyTorch
+#   PEERS_BUILD_ONLY=1  configure and build, then stop (a later call on the warm machine runs)
 #   PEERS_FILTER_<BENCH>  a Google Benchmark regex replacing the set's filter for one benchmark
 #                   (PEERS_FILTER_NM24, _TILE, _NETWORKS, _PORTABLE)
 # A warm machine keeps build-peers-dev between calls, so a second call rebuilds nothing.
@@ -169,6 +170,11 @@ fi
 for b in $benches; do
   [ -x "$build/${binary[$b]}" ] || die "build of ${target[$b]}: no binary (see log.txt)"
 done
+
+if [ "${PEERS_BUILD_ONLY:-0}" = 1 ]; then  # another script's call builds, a later call runs
+  say "PEERS_BUILD_ONLY: built, not run"
+  exit 0
+fi
 
 # ------------------------------------------------------------------------------------- run ---
 check_budget=${PEERS_CHECK_BUDGET:-100}

@@ -8,7 +8,8 @@
 #                                       # alternated on the same GPU
 #
 # The baseline is the commit before the planner, unpacked from .base/base.tar (git archive, made on
-# the development machine and carried). Everything is built for sm_90a with -DSTCO_FAST_TEST_BUILD=OFF
+# the development machine and carried). The build phase also builds bench/gpu/peers.sh's
+# benchmarks (PEERS_BUILD_ONLY), so that a third call, `bash bench/gpu/peers.sh`, only runs them. Everything is built for sm_90a with -DSTCO_FAST_TEST_BUILD=OFF
 # (kernels optimized as users build them). Logs, JSON and the device name go to $OUT.
 set -uo pipefail
 OUT=${OUT:-$PWD/out}
@@ -33,7 +34,7 @@ tests="test_gpu_routes test_gpu_memory test_gpu_nn test_sparse_tc_ops test_spars
 test_gpu_matmul_nm test_gpu_matmul_blocks test_gpu_matmul_lists test_gpu_matmul_16bit test_gpu_conv \
 test_gpu_conv_grouped test_gpu_entity test_gpu_errors test_gpu_prune test_gpu_optim \
 test_gather_tc_matmul test_gather_tc_conv"
-benches="bench_nm24 bench_tile"
+base_benches="bench_nm24"
 
 configure() {  # source dir, build dir, extra args
   cmake -S "$1" -B "$2" -DCMAKE_BUILD_TYPE=Release -DSTCO_FAST_TEST_BUILD=OFF \
@@ -48,12 +49,14 @@ if [ "$phase" = build ]; then
   configure .base/src build-base -DSTCO_BUILD_TESTS=OFF
   cmake --build build-gpu --target stco_test_main > "$OUT/build.log" 2>&1
   # One build per target, all at once (each target is one translation unit).
-  for t in $tests $benches; do
+  for t in $tests; do
     timeout 420 cmake --build build-gpu --target "$t" > "/tmp/build-$t.log" 2>&1 &
   done
-  for t in $benches; do
+  for t in $base_benches; do
     timeout 420 cmake --build build-base --target "$t" > "/tmp/build-base-$t.log" 2>&1 &
   done
+  PEERS_BUILD_ONLY=1 PEERS_DEADLINE=450 OUT=/tmp/peers-build bash bench/gpu/peers.sh \
+    > /tmp/build-peers.log 2>&1 &
   wait
   cat /tmp/build-*.log >> "$OUT/build.log"
   echo "build $((SECONDS - start)) s"
@@ -76,17 +79,15 @@ done
 STCO_GPU_QUICK=1 timeout 150 compute-sanitizer --tool racecheck build-gpu/tests/test_gpu_routes \
   > /tmp/racecheck.log 2>&1
 echo "racecheck test_gpu_routes rc=$? $(grep -E 'RACECHECK SUMMARY' /tmp/racecheck.log | tail -1)" | tee -a "$OUT/sanitizer.txt"
-nm_filter=${NM_FILTER:-'nm24/expr(_mag)?_(fwd|dx|dw|step|relu_step)/sq8192|nm24/embed_nm<(1,4|4,8)>/(fwd|dx|dw)/sq4096'}
-tile_filter=${TILE_FILTER:-'gather_tc/(tile_wise<128>|tile_vector<128,2,4>|channel)/75/sq8192$'}
+# The public-expression rows (every call through the planner) of this tree and the baseline,
+# alternated; the family-level rows of bench_tile plan once per row and run the kernels as before.
+nm_filter=${NM_FILTER:-'nm24/expr(_mag)?_(fwd|dx|dw|step|relu_step)/sq(4096|8192)'}
 mkdir -p /tmp/bench
 for round in 1 2; do
-  for tree in gpu base; do
-    timeout 150 "build-$tree/bench/gpu/bench_nm24" --benchmark_filter="$nm_filter" \
+  for tree in build-peers-dev build-base; do
+    timeout 120 "$tree/bench/gpu/bench_nm24" --benchmark_filter="$nm_filter" \
       --benchmark_out="/tmp/bench/nm24-$tree-$round.json" --benchmark_out_format=json > /dev/null 2>&1
     echo "bench_nm24 $tree round $round rc=$? $((SECONDS - start)) s"
-    timeout 150 "build-$tree/bench/gpu/bench_tile" --benchmark_filter="$tile_filter" \
-      --benchmark_out="/tmp/bench/tile-$tree-$round.json" --benchmark_out_format=json > /dev/null 2>&1
-    echo "bench_tile $tree round $round rc=$? $((SECONDS - start)) s"
   done
 done
 tar -cf "$OUT/bench.tar" -C /tmp bench
