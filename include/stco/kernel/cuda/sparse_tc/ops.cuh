@@ -132,9 +132,9 @@ void sparse_sm90(const device_sparse_tc<T>& a, const std::uint16_t* b, index_t N
   const CUtensorMap me = arch::make_tensor_map_2d(
       a.meta, static_cast<std::uint64_t>(rb), static_cast<std::uint64_t>(a.meta_pitch),
       static_cast<std::uint64_t>(a.meta_pitch), 4, 8, 32, CU_TENSOR_MAP_SWIZZLE_NONE);
-  const CUtensorMap mb =
-      make_tensor_map_2d(b, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(N),
-                         static_cast<std::uint64_t>(N), 2, 64, 64, CU_TENSOR_MAP_SWIZZLE_128B);
+  const CUtensorMap mb = arch::make_tensor_map_2d(
+      b, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(N),
+      static_cast<std::uint64_t>(N), 2, 64, 64, CU_TENSOR_MAP_SWIZZLE_128B);
   if (bn == 128)
     launch_sm90<T, true, 128>(ma, mb, me, M, N, K, epi, s);
   else
