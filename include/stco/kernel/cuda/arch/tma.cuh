@@ -33,7 +33,8 @@ __device__ __forceinline__ void tma_load_2d(void* dst, const void* map, std::uin
 /// convolution stride and stay inside the map's bounding box; h and w start negative in the
 /// padding), each pixel read at (h + off_h, w + off_w) — the filter tap, r·dil_h and s·dil_w,
 /// each in [0, 255] — as the map's channels per pixel from channel c. Pixels outside the image
-/// and past the batch arrive as zeros; `dst` holds pixel p's channels at row p.
+/// and past the batch arrive as zeros. `dst` holds pixel p's channels as row p (of the map's
+/// channels per pixel), swizzled as the map says.
 __device__ __forceinline__ void tma_load_im2col_4d(void* dst, const void* map, std::uint64_t* bar,
                                                    int c, int w, int h, int n, std::uint16_t off_w,
                                                    std::uint16_t off_h) {

@@ -4,8 +4,8 @@
 // commit/wait around them, and setmaxnreg for warp-specialized kernels.
 //
 // Accumulators: an m64nN tile gives each of the warpgroup's 128 threads N/2 floats, d[0 .. N/2),
-// in the PTX ISA's fragment order (thread t of warp q holds rows 16q + t/4 and +8, columns
-// 8j + 2(t%4) and +1 at d[4j + 2h], d[4j + 2h + 1], h = 0 for the first row).
+// in the PTX ISA's fragment order: lane l of the warpgroup's warp q holds row 16q + l/4 + 8h,
+// columns 8j + 2(l%4) and +1, at d[4j + 2h] and d[4j + 2h + 1] (h = 0, 1).
 //
 // Everything but smem_desc exists only in the sm_90a device pass (STCO_ARCH_SM90A, target.cuh).
 #pragma once
