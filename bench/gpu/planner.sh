@@ -30,7 +30,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=cs
   > "$OUT/device.txt" 2>&1
 cat "$OUT/device.txt"
 
-tests="test_gpu_routes test_gpu_memory test_gpu_nn test_sparse_tc_ops test_sparse_tc_metadata \
+tests="test_gpu_routes test_cuda_arch test_gpu_memory test_gpu_nn test_sparse_tc_ops test_sparse_tc_metadata \
 test_gpu_matmul_nm test_gpu_matmul_blocks test_gpu_matmul_lists test_gpu_matmul_16bit test_gpu_conv \
 test_gpu_conv_grouped test_gpu_entity test_gpu_errors test_gpu_prune test_gpu_optim \
 test_gather_tc_matmul test_gather_tc_conv"
@@ -71,7 +71,7 @@ if [ "$phase" = build ]; then
 fi
 
 # measure
-for t in test_gpu_routes test_gather_tc_matmul test_sparse_tc_ops; do
+for t in test_gpu_routes test_cuda_arch test_gather_tc_matmul test_sparse_tc_ops; do
   STCO_GPU_QUICK=1 timeout 150 compute-sanitizer --tool memcheck "build-gpu/tests/$t" \
     > "/tmp/memcheck-$t.log" 2>&1
   echo "memcheck $t rc=$? $(grep -E 'ERROR SUMMARY' "/tmp/memcheck-$t.log" | tail -1)" | tee -a "$OUT/sanitizer.txt"
