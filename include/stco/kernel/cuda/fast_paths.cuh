@@ -196,6 +196,12 @@ gemm_call<T, nm<2, 4>, stco::chain<>> linear_on(const gemm_call<T, nm<2, 4>, Cha
                                                 const T* dz) {
   return {c.w, c.x, dz, nullptr, c.out, nullptr, stco::chain<>{}, c.r, c.k, c.n, c.s, nullptr};
 }
+/// Gradient op O planned as the linear call on a formed dZ where forms_dz says so (true, r set).
+template <op O, class T, class Chain>
+bool plan_on_formed_dz(const gemm_call<T, nm<2, 4>, Chain>& c, route& r);
+/// Runs route r as the linear call on the formed dZ when it says so (true).
+template <op O, class T, class Chain>
+bool run_on_formed_dz(const gemm_call<T, nm<2, 4>, Chain>& c, const route& r);
 /// A 16-byte aligned stand-in for a buffer the call allocates (planning reads only its alignment).
 template <class T>
 T* allocated_stand_in() {
@@ -252,14 +258,7 @@ struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain,
   static route plan(const gemm_call<T, nm<2, 4>, Chain>& c) {
     namespace g = sparse_tc_glue;
     namespace sp = stco::cuda::sparse_tc;
-    if constexpr (Chain::has_activation) {
-      if (g::forms_dz(c)) {
-        route r = fast_path<op::matmul_grad_x, nm<2, 4>, T, stco::chain<>>::plan(
-            g::linear_on(c, g::allocated_stand_in<T>()));
-        r.dz_formed = true;
-        return r;
-      }
-    }
+    if (route r; g::plan_on_formed_dz<op::matmul_grad_x>(c, r)) return r;
     const auto& tr = g::transposed_of(c.w->entity(), c.s);
     const int bn = c.s.options().sparse_tc.sparse_bn == 128 ? 128 : 256;
     if (tr.transposable) {  // Wᵀ is 2:4: its values gathered, then the sparse tensor cores
@@ -298,13 +297,7 @@ struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain,
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c, const route& r) {
     namespace sp = stco::cuda::sparse_tc;
     namespace g = sparse_tc_glue;
-    if constexpr (Chain::has_activation) {
-      if (r.dz_formed) {
-        fast_path<op::matmul_grad_x, nm<2, 4>, T, stco::chain<>>::run(
-            g::linear_on(c, g::formed_dz(c)), r);
-        return;
-      }
-    }
+    if (g::run_on_formed_dz<op::matmul_grad_x>(c, r)) return;
     const auto& ent = c.w->entity();
     const auto W = g::operand(*c.w, c.s);
     const index_t R = c.r, K = c.k;
@@ -334,14 +327,7 @@ struct fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain,
   static route plan(const gemm_call<T, nm<2, 4>, Chain>& c) {
     namespace g = sparse_tc_glue;
     namespace sp = stco::cuda::sparse_tc;
-    if constexpr (Chain::has_activation) {
-      if (g::forms_dz(c)) {
-        route r = fast_path<op::matmul_grad_w, nm<2, 4>, T, stco::chain<>>::plan(
-            g::linear_on(c, g::allocated_stand_in<T>()));
-        r.dz_formed = true;
-        return r;
-      }
-    }
+    if (route r; g::plan_on_formed_dz<op::matmul_grad_w>(c, r)) return r;
     const int bn = c.s.options().sparse_tc.dense_bn == 128 ? 128 : 256;
     const auto p = sp::detail::plan_grad_w<T, Chain>(g::operand(*c.w, c.s), c.x, c.dy, c.n,
                                                      sp::path::automatic, bn);
@@ -362,13 +348,7 @@ struct fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain,
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c, const route& r) {
     namespace sp = stco::cuda::sparse_tc;
     namespace g = sparse_tc_glue;
-    if constexpr (Chain::has_activation) {
-      if (r.dz_formed) {
-        fast_path<op::matmul_grad_w, nm<2, 4>, T, stco::chain<>>::run(
-            g::linear_on(c, g::formed_dz(c)), r);
-        return;
-      }
-    }
+    if (g::run_on_formed_dz<op::matmul_grad_w>(c, r)) return;
     const auto W = g::operand(*c.w, c.s);
     const sp::path p = r.instruction == instruction::wgmma ? sp::path::sm90 : sp::path::sm80;
     const int bn = r.tile_n > 0 ? r.tile_n : 256;
@@ -379,6 +359,32 @@ struct fast_path<op::matmul_grad_w, nm<2, 4>, T, Chain,
     sp::grad_w(W, c.x, c.dy, c.z, c.n, c.chain, c.out, c.s.get(), p, work, bn);
   }
 };
+
+namespace sparse_tc_glue {
+template <op O, class T, class Chain>
+bool plan_on_formed_dz(const gemm_call<T, nm<2, 4>, Chain>& c, route& r) {
+  if constexpr (Chain::has_activation) {
+    if (forms_dz(c)) {
+      r = fast_path<O, nm<2, 4>, T, stco::chain<>>::plan(linear_on(c, allocated_stand_in<T>()));
+      r.dz_formed = true;
+      return true;
+    }
+  }
+  (void)c, (void)r;
+  return false;
+}
+template <op O, class T, class Chain>
+bool run_on_formed_dz(const gemm_call<T, nm<2, 4>, Chain>& c, const route& r) {
+  if constexpr (Chain::has_activation) {
+    if (r.dz_formed) {
+      fast_path<O, nm<2, 4>, T, stco::chain<>>::run(linear_on(c, formed_dz(c)), r);
+      return true;
+    }
+  }
+  (void)c, (void)r;
+  return false;
+}
+}  // namespace sparse_tc_glue
 
 namespace sparse_tc_glue {
 /// An N:M weight on the 2:4 paths (sparse_tc/embed_nm.cuh): its 2:4 entity on the device (one term,
