@@ -40,7 +40,7 @@ struct options {
   struct sparse_tc_tuning {
     /// Tile width (BN) of the sm_90a sparse kernel (forward, transposable dX): 256 or 128.
     int sparse_bn = 256;
-    /// Tile width of the sm_90a dense kernel (dW, dense-Wᵀ dX): 256 or 128.
+    /// Tile width of the sm_90a dense kernel of dW: 256 or 128.
     int dense_bn = 256;
   } sparse_tc;
 

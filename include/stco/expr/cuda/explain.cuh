@@ -12,7 +12,8 @@
 // The routes come from the same planner the calls use (kernel/cuda/planner.cuh), under the
 // stream's options. explain(expr, s) assumes the outputs, dY and the stash are fresh allocations
 // (as eval and grad make them); a gradient object's explain() gives the routes for its own dY.
-// Planning launches nothing; it may build the weight's cached index maps, as the first call would.
+// Planning launches none of the calls' kernels; on first use it builds what the first call would
+// (the weight's cached index maps, the device probe, per-stream data of N:M masks on 2:4).
 #pragma once
 
 #include <cstdint>

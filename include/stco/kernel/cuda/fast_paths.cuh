@@ -232,16 +232,14 @@ struct fast_path<op::matmul_forward, nm<2, 4>, T, Chain,
   static route plan(const gemm_call<T, nm<2, 4>, Chain>& c) {
     namespace g = sparse_tc_glue;
     const int bn = c.s.options().sparse_tc.sparse_bn == 128 ? 128 : 256;
-    if (const char* why = g::no_sm90a()) {
-      route r = g::sparse_route(op::matmul_forward, kernel_name::sparse_gemm, instruction::mma_sp);
-      r.why = why;
-      return r;
-    }
-    if (stco::cuda::sparse_tc::forward_sm90_fits(g::operand(*c.w, c.s), c.x, c.n, c.out))
-      return g::sparse_route(op::matmul_forward, kernel_name::sparse_gemm, instruction::wgmma_sp,
-                             bn);
     route r = g::sparse_route(op::matmul_forward, kernel_name::sparse_gemm, instruction::mma_sp);
-    r.why = "sm_80 form: ⌈K/4⌉ % 4 != 0, N % 8 != 0 or an operand not 16-byte aligned";
+    // The shape first: the device probe runs only for calls the sm90 kernel could take.
+    if (!stco::cuda::sparse_tc::forward_sm90_fits(g::operand(*c.w, c.s), c.x, c.n, c.out))
+      r.why = "sm_80 form: ⌈K/4⌉ % 4 != 0, N % 8 != 0 or an operand not 16-byte aligned";
+    else if (const char* why = g::no_sm90a())
+      r.why = why;
+    else
+      r = g::sparse_route(op::matmul_forward, kernel_name::sparse_gemm, instruction::wgmma_sp, bn);
     return r;
   }
   static void run(const gemm_call<T, nm<2, 4>, Chain>& c, const route& r) {
@@ -264,18 +262,15 @@ struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain,
     if (tr.transposable) {  // Wᵀ is 2:4: its values gathered, then the sparse tensor cores
       const sp::device_sparse_tc<T> WT{
           g::allocated_stand_in<T>(), tr.offsets.data(), tr.meta.data(), tr.pitch, c.k, c.r};
-      if (const char* why = g::no_sm90a()) {
-        route r = g::sparse_route(op::matmul_grad_x, kernel_name::sparse_gemm, instruction::mma_sp);
-        r.why = why;
-        return r;
-      }
-      if (sp::grad_x_sm90_fits<T, Chain>(WT, c.dy, c.n, c.out))
-        return g::sparse_route(op::matmul_grad_x, kernel_name::sparse_gemm, instruction::wgmma_sp,
-                               bn);
       route r = g::sparse_route(op::matmul_grad_x, kernel_name::sparse_gemm, instruction::mma_sp);
-      r.why =
-          "sm_80 form: an activation in the chain, ⌈R/4⌉ % 4 != 0, N % 8 != 0 or an operand "
-          "not 16-byte aligned";
+      if (!sp::grad_x_sm90_fits<T, Chain>(WT, c.dy, c.n, c.out))
+        r.why =
+            "sm_80 form: an activation in the chain, ⌈R/4⌉ % 4 != 0, N % 8 != 0 or an operand "
+            "not 16-byte aligned";
+      else if (const char* why = g::no_sm90a())
+        r.why = why;
+      else
+        r = g::sparse_route(op::matmul_grad_x, kernel_name::sparse_gemm, instruction::wgmma_sp, bn);
       return r;
     }
     // Any other mask: Wᵀ decompressed densely, then the dense wgmma kernel (the scratch is
@@ -514,13 +509,14 @@ struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
     if constexpr (E::terms == 2) {
       const bool dz = !Chain::has_activation || g::forms_dz(e.on_24(c, nullptr, c.out));
       const index_t ld = ceil_div(c.r, index_t{8}) * 8;
+      // dZ as the dense GEMM reads it: dY, or the formed dZ (an aligned allocation).
+      const T* dz_in = Chain::has_activation ? g::allocated_stand_in<T>() : c.dy;
       if (dz && stco::cuda::sparse_tc::grad_x_dense_fits<T, stco::chain<>>(
-                    static_cast<const T*>(nullptr), ld, c.dy, c.n, c.out)) {
-        route r = g::sparse_route(op::matmul_grad_x, kernel_name::dense_transposed,
+                    static_cast<const T*>(nullptr), ld, dz_in, c.n, c.out)) {
+        route r = g::sparse_route(op::matmul_grad_x, kernel_name::dense_transposed_sum,
                                   instruction::wgmma, 256);
         r.terms = 2;
         r.dz_formed = Chain::has_activation;
-        r.why = "two 2:4 terms: their Wᵀ summed densely, one dense GEMM";
         return r;
       }
       route r = F24::plan(e.on_24(c, nullptr, g::allocated_stand_in<T>()));
@@ -539,7 +535,7 @@ struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
     if constexpr (E::terms == 1) {
       F24::run(e.on_24(c, nullptr, c.out), r);
     } else {
-      if (r.kernel == kernel_name::dense_transposed) {
+      if (r.kernel == kernel_name::dense_transposed_sum) {
         const T* dz = c.dy;
         if constexpr (Chain::has_activation)
           dz = sparse_tc_glue::formed_dz(e.on_24(c, nullptr, c.out));

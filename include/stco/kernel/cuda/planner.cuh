@@ -7,8 +7,9 @@
 //      call's shapes, alignment, device and options, or declines with a reason;
 //   3. otherwise the portable kernels, with the reason no family took the call.
 //
-// Planning launches nothing; it may build an entity's immutable index maps (cached per entity),
-// which the call would build anyway. stco::cuda::explain (expr/cuda/explain.cuh) prints routes.
+// Planning launches none of the call's kernels. On first use it does what the call's first run
+// would do anyway: build an entity's cached index maps, probe the device once, and (N:M masks on
+// the 2:4 kernels) allocate the per-stream 2:4 weight. stco::cuda::explain prints routes.
 #pragma once
 
 #include <type_traits>

@@ -29,15 +29,16 @@ enum class family {
 
 /// The kernel within the family.
 enum class kernel_name {
-  unit_product,        ///< portable: forward, and dX over the transposed traversal
-  sampled_product,     ///< portable: dW at the stored slots
-  grouped_conv,        ///< portable: grouped and depthwise convolution, per output
-  warp_specialized,    ///< gather_tc: persistent TMA / cp.async producers feeding wgmma
-  gathered_gemm,       ///< gather_tc: kept columns gathered to shared memory, dense MMA
-  segmented_grad_x,    ///< gather_tc: dX of tile layouts over per-column tile lists
-  implicit_conv,       ///< gather_tc: conv2d with the im2col gathered element by element
-  sparse_gemm,         ///< sparse_tc: forward, or dX on Wᵀ where the mask is transposable
-  dense_transposed,    ///< sparse_tc: dX on Wᵀ decompressed densely, dense wgmma
+  unit_product,          ///< portable: forward, and dX over the transposed traversal
+  sampled_product,       ///< portable: dW at the stored slots
+  grouped_conv,          ///< portable: grouped and depthwise convolution, per output
+  warp_specialized,      ///< gather_tc: persistent TMA / cp.async producers feeding wgmma
+  gathered_gemm,         ///< gather_tc: kept columns gathered to shared memory, dense MMA
+  segmented_grad_x,      ///< gather_tc: dX of tile layouts over per-column tile lists
+  implicit_conv,         ///< gather_tc: conv2d with the im2col gathered element by element
+  sparse_gemm,           ///< sparse_tc: forward, or dX on Wᵀ where the mask is transposable
+  dense_transposed,      ///< sparse_tc: dX on Wᵀ decompressed densely, dense wgmma
+  dense_transposed_sum,  ///< sparse_tc: dX of two 2:4 terms, Waᵀ + Wbᵀ summed densely, dense wgmma
   decompressed_tiles,  ///< sparse_tc: dX with W decompressed tile by tile in shared memory
   compressed_grad_w    ///< sparse_tc: dW as dZ·Xᵀ keeping the kept columns
 };
@@ -113,6 +114,8 @@ inline const char* to_string(kernel_name k) {
       return "sparse_gemm";
     case kernel_name::dense_transposed:
       return "dense_transposed";
+    case kernel_name::dense_transposed_sum:
+      return "dense_transposed_sum";
     case kernel_name::decompressed_tiles:
       return "decompressed_tiles";
     case kernel_name::compressed_grad_w:

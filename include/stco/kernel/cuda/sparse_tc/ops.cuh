@@ -295,14 +295,14 @@ void grad_w(const device_sparse_tc<T>& w, const T* X, const T* dY, const float* 
     const CUtensorMap ma = arch::make_tensor_map_2d(
         dY, static_cast<std::uint64_t>(R), static_cast<std::uint64_t>(N),
         static_cast<std::uint64_t>(N), 2, 128, 64, CU_TENSOR_MAP_SWIZZLE_128B);
-    const int bn = plan.bn;
-    const CUtensorMap mb =
-        arch::make_tensor_map_2d(X, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(N),
-                                 static_cast<std::uint64_t>(N), 2, static_cast<std::uint32_t>(bn),
-                                 64, CU_TENSOR_MAP_SWIZZLE_128B);
+    const int tile_n = plan.bn;
+    const CUtensorMap mb = arch::make_tensor_map_2d(
+        X, static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(N),
+        static_cast<std::uint64_t>(N), 2, static_cast<std::uint32_t>(tile_n), 64,
+        CU_TENSOR_MAP_SWIZZLE_128B);
     auto run = [&](const auto& epi, int splits) {
       using E = std::decay_t<decltype(epi)>;
-      if (bn == 128)
+      if (tile_n == 128)
         detail::launch_sm90<T, false, 128, E>(ma, mb, ma, R, 4 * G, N, epi, s, splits);
       else
         detail::launch_sm90<T, false, 256, E>(ma, mb, ma, R, 4 * G, N, epi, s, splits);
