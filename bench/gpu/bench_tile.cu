@@ -359,12 +359,12 @@ void run_layout(benchmark::State& state, problem& pb, const std::string& lname, 
   const auto chain = pb.chain();
   using Chain = std::decay_t<decltype(chain)>;
   // The routes, planned once (every input set is allocated alike).
-  const kc::route rf = pb.conv ? tc::plan_conv<L>(kc::op::conv2d_forward, st)
+  const kc::route rf = pb.conv ? tc::plan_conv<Chain>(kc::op::conv2d_forward, W, st)
                                : tc::plan_forward<Chain>(W, pb.X[0], pb.Y, pb.N, pb.stash, st);
-  const kc::route rx = pb.conv ? tc::plan_conv<L>(kc::op::conv2d_grad_x, st)
+  const kc::route rx = pb.conv ? tc::plan_conv<Chain>(kc::op::conv2d_grad_x, W, st)
                                : tc::plan_grad_x<Chain>(W, pb.dY[0], pb.stash, pb.dX, pb.N, st);
   const kc::route rw =
-      pb.conv ? tc::plan_conv<L>(kc::op::conv2d_grad_w, st)
+      pb.conv ? tc::plan_conv<Chain>(kc::op::conv2d_grad_w, W, st)
               : tc::plan_grad_w<Chain>(W, pb.X[0], pb.dY[0], pb.stash, pb.dW, pb.N, st);
   state.SetLabel(kc::to_string(rf) + " | " + kc::to_string(rx) + " | " + kc::to_string(rw));
   auto fwd = [&](int i) {

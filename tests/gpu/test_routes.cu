@@ -75,9 +75,11 @@ TEST_CASE("routes: gather_tc on tile layouts") {
     check_matmul<stco::tile_wise<128>, V>(256, 256, 99, 0.5, plain{});
     check(gathered, segmented, gathered);
   }
-  SUBCASE("tile_wise<32>: no warp-specialized form") {
+  // Tiles of fewer than 64 rows have no wgmma mainloop (their CTA tile is 16 or 32 rows high).
+  const expect gathered_sync{family::gather_tc, kernel_name::gathered_gemm, instruction::mma_sync};
+  SUBCASE("tile_wise<32>: no warp-specialized form, and mma.sync") {
     check_matmul<stco::tile_wise<32>, V>(96, 128, 64, 0.5, plain{});
-    check(gathered, segmented, gathered);
+    check(gathered_sync, segmented, gathered_sync);
   }
   SUBCASE("wgmma off in the options: mma.sync everywhere") {
     sc::options o;
@@ -104,9 +106,9 @@ TEST_CASE("routes: gather_tc on tile layouts") {
     check_matmul<stco::dense, V>(64, 128, 64, 0.0, plain{});
     check(h ? ws : gathered, gathered, gathered);
   }
-  SUBCASE("block<16, 16>: the gathered GEMM for all three") {
+  SUBCASE("block<16, 16>: the gathered GEMM for all three, on mma.sync (16-row tiles)") {
     check_matmul<stco::block<16, 16>, V>(64, 128, 64, 0.5, plain{});
-    check(gathered, gathered, gathered);
+    check(gathered_sync, gathered_sync, gathered_sync);
   }
 }
 
@@ -114,12 +116,17 @@ TEST_CASE("routes: gather_tc convolutions, and the portable grouped kernels") {
   using V = stco::half;
   const instruction mma = hopper() ? instruction::wgmma : instruction::mma_sync;
   const expect implicit{family::gather_tc, kernel_name::implicit_conv, mma};
+  const expect implicit_sync{family::gather_tc, kernel_name::implicit_conv, instruction::mma_sync};
   const expect segmented{family::gather_tc, kernel_name::segmented_grad_x, instruction::mma_sync};
   const conv_case c{"3x3 pad 1", 2, 9, 7, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  // 16-wide channel tiles have no wgmma mainloop; 64-wide ones do.
   check_conv<stco::tile_wise<16>, V>(c, 0.5, plain{});
-  check(implicit, segmented, implicit);
+  check(implicit_sync, segmented, implicit_sync);
   check_conv<stco::block<16, 16>, V>(c, 0.5, plain{});
-  check(implicit, implicit, implicit);
+  check(implicit_sync, implicit_sync, implicit_sync);
+  const conv_case wide{"3x3 pad 1, 64 channels", 2, 8, 8, 64, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  check_conv<stco::tile_wise<64>, V>(wide, 0.5, plain{});
+  check(implicit, segmented, implicit_sync);  // dW: the 64-row dW tile is mma.sync only
   const conv_case grouped{"3x3 groups 2", 1, 8, 8, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2};
   check_conv<stco::tile_wise<16>, V>(grouped, 0.5, plain{});
   const expect g_fwd{family::portable, kernel_name::grouped_conv, instruction::none};
@@ -172,10 +179,21 @@ TEST_CASE("routes: sparse_tc on N:M weights") {
     f.terms = x.terms = w.terms = 1;
     check(f, x, w);
     check_matmul<stco::nm<4, 8>, V>(128, 256, 128, 0.5, plain{});
-    f.terms = x.terms = w.terms = 2;
-    if (!h)
-      x = expect{
-          family::sparse_tc, kernel_name::decompressed_tiles, instruction::mma_sync, -1, -1, 2};
+    f.terms = w.terms = 2;
+    // dX of two terms: Waᵀ + Wbᵀ summed densely, one dense GEMM (sm_90a); else the two-term
+    // product on the decompressed tiles and a sum of halves.
+    x = h ? expect{family::sparse_tc,
+                   kernel_name::dense_transposed_sum,
+                   instruction::wgmma,
+                   256,
+                   -1,
+                   2}
+          : expect{family::sparse_tc,
+                   kernel_name::decompressed_tiles,
+                   instruction::mma_sync,
+                   -1,
+                   -1,
+                   2};
     check(f, x, w);
   }
 }

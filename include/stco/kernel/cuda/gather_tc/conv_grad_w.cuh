@@ -128,6 +128,18 @@ struct conv_grad_w_problem {
   };
 };
 
+/// The problem conv_grad_w launches for a view, and whether it has a wgmma mainloop
+/// (wgmma_shape: the tile shape; without one mma.sync runs whatever is asked).
+template <class View, class V, class Chain>
+using conv_grad_w_problem_of = conv_grad_w_problem<
+    View, V, Chain,
+    std::conditional_t<Chain::has_activation, grad_w_act_config<View::tile_rows>,
+                       grad_w_config<View::tile_rows>>>;
+template <class View, class V, class Chain>
+constexpr bool conv_grad_w_has_wgmma() {
+  return wgmma_shape<conv_grad_w_problem_of<View, V, Chain>>();
+}
+
 /// Launches conv dW at the kept addresses (every one of the `values` slots written);
 /// max_kcount bounds the kept positions of any row tile. The reduction over the batch's pixels is
 /// split across CTAs (fp32 sums) when the output tiles alone do not fill the GPU.
@@ -135,9 +147,8 @@ template <class View, class V, class Chain>
 void conv_grad_w(const View& w, index_t max_kcount, index_t values, const V* X, const V* dY,
                  const float* stash, V* dvals, const conv_dims& d, const Chain& chain,
                  cudaStream_t stream, bool wgmma) {
-  using Cfg = std::conditional_t<Chain::has_activation, grad_w_act_config<View::tile_rows>,
-                                 grad_w_config<View::tile_rows>>;
-  using P = conv_grad_w_problem<View, V, Chain, Cfg>;
+  using P = conv_grad_w_problem_of<View, V, Chain>;
+  using Cfg = typename P::config;
   const index_t tiles = w.row_tiles();
   if (tiles == 0 || max_kcount == 0) return;
   P p{w,

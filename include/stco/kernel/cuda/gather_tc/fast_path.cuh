@@ -90,7 +90,7 @@ struct gather_tc_conv_plan {
     constexpr bool grad_x = O == op::conv2d_grad_x;
     if (!gather_tc::conv_applicable<L>(c.g, grad_x))
       return gather_tc::detail::declined(O, gather_tc::detail::conv_declined<L>(c.g, grad_x));
-    return gather_tc::plan_conv<L>(O, c.s);
+    return gather_tc::plan_conv<Chain>(O, *c.w, c.s);
   }
 };
 template <class L, class T, class Chain>

@@ -156,12 +156,22 @@ void fill_removed_rows(const rows_view<BM, Row>& w, index_t N, std::uint16_t* Y,
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 
+/// The problem matmul_forward launches for a view, and whether it has a
+/// wgmma mainloop (wgmma_shape: the tile shape; without one mma.sync runs whatever is asked).
+template <class View, class V, class Chain>
+using matmul_forward_problem_of =
+    matmul_forward_problem<View, V, Chain, forward_config<View::tile_rows>>;
+template <class View, class V, class Chain>
+constexpr bool matmul_forward_has_wgmma() {
+  return wgmma_shape<matmul_forward_problem_of<View, V, Chain>>();
+}
+
 /// Launches Y = epi(W·X). vals, X, Y, stash: device pointers; stash (R·N floats) may be null.
 template <class View, class V, class Chain>
 void matmul_forward(const View& w, const V* vals, const V* X, V* Y, index_t N, const Chain& chain,
                     float* stash, cudaStream_t stream, bool wgmma) {
-  using Cfg = forward_config<View::tile_rows>;
-  using P = matmul_forward_problem<View, V, Chain, Cfg>;
+  using P = matmul_forward_problem_of<View, V, Chain>;
+  using Cfg = typename P::config;
   const index_t tiles = w.row_tiles();
   if (tiles == 0 || N == 0) return;
   P p{w,

@@ -149,6 +149,18 @@ struct matmul_grad_w_problem {
   };
 };
 
+/// The problem matmul_grad_w launches for a view, and whether it has a wgmma mainloop
+/// (wgmma_shape: the tile shape; without one mma.sync runs whatever is asked).
+template <class View, class V, class Chain>
+using matmul_grad_w_problem_of = matmul_grad_w_problem<
+    View, V, Chain,
+    std::conditional_t<Chain::has_activation, grad_w_act_config<View::tile_rows>,
+                       grad_w_config<View::tile_rows>>>;
+template <class View, class V, class Chain>
+constexpr bool matmul_grad_w_has_wgmma() {
+  return wgmma_shape<matmul_grad_w_problem_of<View, V, Chain>>();
+}
+
 /// Launches dvals = dW at the kept addresses (every one of the `values` slots written).
 /// max_kcount bounds the kept positions of any row tile (the grid's width); stash: the forward's
 /// activation inputs (R·N floats, needed when the chain has an activation). When the output
@@ -157,9 +169,8 @@ template <class View, class V, class Chain>
 void matmul_grad_w(const View& w, index_t max_kcount, index_t values, const V* X, const V* dY,
                    const float* stash, V* dvals, index_t N, const Chain& chain, cudaStream_t stream,
                    bool wgmma) {
-  using Cfg = std::conditional_t<Chain::has_activation, grad_w_act_config<View::tile_rows>,
-                                 grad_w_config<View::tile_rows>>;
-  using P = matmul_grad_w_problem<View, V, Chain, Cfg>;
+  using P = matmul_grad_w_problem_of<View, V, Chain>;
+  using Cfg = typename P::config;
   const index_t tiles = w.row_tiles();
   if (tiles == 0 || max_kcount == 0) return;
   const auto* dy = reinterpret_cast<const std::uint16_t*>(dY);

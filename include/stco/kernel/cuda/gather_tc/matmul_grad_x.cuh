@@ -113,12 +113,23 @@ struct matmul_grad_x_problem {
   };
 };
 
+/// The problem matmul_grad_x launches for a view (4 stages fit beside the activation inputs), and
+/// whether it has a wgmma mainloop (wgmma_shape: the tile shape; without one mma.sync runs whatever
+/// is asked).
+template <class TView, class V, class Chain>
+using matmul_grad_x_problem_of =
+    matmul_grad_x_problem<TView, V, Chain, grad_x_config<TView::tile_rows>>;
+template <class TView, class V, class Chain>
+constexpr bool matmul_grad_x_has_wgmma() {
+  return wgmma_shape<matmul_grad_x_problem_of<TView, V, Chain>>();
+}
+
 /// dX = Wᵀ·dZ for dense, channel (rows_t_view) and block (block_t_view).
 template <class TView, class V, class Chain>
 void matmul_grad_x(const TView& w, const V* vals, const V* dY, const float* stash, V* dX, index_t N,
                    const Chain& chain, cudaStream_t stream, bool wgmma) {
-  using Cfg = grad_x_config<TView::tile_rows>;  // 4 stages fit beside the activation inputs
-  using P = matmul_grad_x_problem<TView, V, Chain, Cfg>;
+  using P = matmul_grad_x_problem_of<TView, V, Chain>;
+  using Cfg = typename P::config;
   const index_t tiles = w.col_tiles();
   if (tiles == 0 || N == 0) return;
   P p{w,

@@ -168,17 +168,18 @@ namespace detail {
 
 /// The route's instruction for the gathered kernels under the call's options, and why wgmma
 /// was not taken.
-inline route gathered(op o, kernel_name k, const stco::cuda::options& opt) {
+inline route gathered(op o, kernel_name k, const stco::cuda::options& opt, bool shape_has_wgmma) {
   route r;
   r.operation = o;
   r.family = cuda::family::gather_tc;
   r.kernel = k;
-  if (use_wgmma(opt)) {
+  if (shape_has_wgmma && use_wgmma(opt)) {
     r.instruction = instruction::wgmma;
   } else {
     r.instruction = instruction::mma_sync;
-    r.why = opt.gather_tc.wgmma ? "mma.sync: this device does not run the binary's sm_90a code"
-                                : "mma.sync: wgmma is off in the stream's options";
+    r.why = !shape_has_wgmma      ? "mma.sync: this tile shape has no wgmma mainloop"
+            : opt.gather_tc.wgmma ? "mma.sync: this device does not run the binary's sm_90a code"
+                                  : "mma.sync: wgmma is off in the stream's options";
   }
   return r;
 }
@@ -222,11 +223,14 @@ route plan_forward(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, 
                    index_t N, const float* stash, const stco::cuda::stream& s) {
   detail::check_supported<L, V>();
   const auto& o = s.options();
-  route r = detail::gathered(op::matmul_forward, kernel_name::gathered_gemm, o);
+  route r;
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
     using View = std::decay_t<decltype(v)>;
+    r = detail::gathered(op::matmul_forward, kernel_name::gathered_gemm, o,
+                         matmul_forward_has_wgmma<View, V, Chain>());
     if (ws_forward_fits<Chain>(v, W.value_count(), W.values(), X, Y, N, stash, o)) {
       r.kernel = kernel_name::warp_specialized;
+      r.instruction = instruction::wgmma;
       r.why = "";
     } else if (detail::ws_form<View>::forward && r.why[0] == '\0') {
       r.why = detail::ws_declined(o, false);
@@ -241,11 +245,14 @@ route plan_grad_w(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, c
                   const float* z, const V* dW, index_t N, const stco::cuda::stream& s) {
   detail::check_supported<L, V>();
   const auto& o = s.options();
-  route r = detail::gathered(op::matmul_grad_w, kernel_name::gathered_gemm, o);
+  route r;
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t max_kc) {
     using View = std::decay_t<decltype(v)>;
+    r = detail::gathered(op::matmul_grad_w, kernel_name::gathered_gemm, o,
+                         matmul_grad_w_has_wgmma<View, V, Chain>());
     if (ws_grad_w_fits<Chain>(v, max_kc, W.value_count(), X, dY, z, dW, N, o)) {
       r.kernel = kernel_name::warp_specialized;
+      r.instruction = instruction::wgmma;
       r.why = "";
     } else if (detail::ws_form<View>::grads && r.why[0] == '\0') {
       r.why = detail::ws_declined(o, true);
@@ -262,12 +269,15 @@ route plan_grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, 
                   const V* dX, index_t N, const stco::cuda::stream& s) {
   detail::check_supported<L, V>();
   const auto& o = s.options();
-  if constexpr (layout_traits<L>::kind == layout_kind::rows ||
-                layout_traits<L>::kind == layout_kind::block) {
-    return detail::gathered(op::matmul_grad_x, kernel_name::gathered_gemm, o);
+  if constexpr (layout_traits<L>::kind == layout_kind::rows) {
+    return detail::gathered(op::matmul_grad_x, kernel_name::gathered_gemm, o,
+                            matmul_grad_x_has_wgmma<rows_t_view<128, std::int32_t>, V, Chain>());
+  } else if constexpr (layout_traits<L>::kind == layout_kind::block) {
+    using TView = block_t_view<L::block_rows, L::block_cols, std::int32_t>;
+    return detail::gathered(op::matmul_grad_x, kernel_name::gathered_gemm, o,
+                            matmul_grad_x_has_wgmma<TView, V, Chain>());
   } else {
-    route r = detail::gathered(op::matmul_grad_x, kernel_name::segmented_grad_x, o);
-    r.instruction = instruction::mma_sync;
+    route r = detail::gathered(op::matmul_grad_x, kernel_name::segmented_grad_x, o, false);
     r.why = "";
     detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
       using View = std::decay_t<decltype(v)>;
@@ -283,17 +293,38 @@ route plan_grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, 
 }
 
 /// The route of a conv op: the implicit-im2col kernels; the dX of tile layouts over tile lists.
-template <class L>
-route plan_conv(op o, const stco::cuda::stream& s) {
-  if constexpr (layout_traits<L>::kind == layout_kind::tiles) {
-    if (o == op::conv2d_grad_x) {
-      route r = detail::gathered(o, kernel_name::segmented_grad_x, s.options());
-      r.instruction = instruction::mma_sync;
+template <class Chain, class V, class L>
+route plan_conv(op o, const stco::cuda::device_sparse_matrix<V, L>& W,
+                const stco::cuda::stream& s) {
+  detail::check_supported<L, V>();
+  const auto& opt = s.options();
+  route r;
+  if (o == op::conv2d_grad_x) {
+    if constexpr (layout_traits<L>::kind == layout_kind::rows) {
+      r = detail::gathered(o, kernel_name::implicit_conv, opt,
+                           conv_grad_x_has_wgmma<rows_t_view<64, std::int32_t>, V, Chain>());
+    } else if constexpr (layout_traits<L>::kind == layout_kind::block) {
+      using TView = block_t_view<L::block_rows, L::block_cols, std::int32_t>;
+      r = detail::gathered(o, kernel_name::implicit_conv, opt,
+                           conv_grad_x_has_wgmma<TView, V, Chain>());
+    } else {
+      r = detail::gathered(o, kernel_name::segmented_grad_x, opt, false);
       r.why = "";
-      return r;
     }
+  } else if (o == op::conv2d_forward) {
+    detail::with_row_view<64>(W, s, [&](const auto& v, index_t) {
+      using View = std::decay_t<decltype(v)>;
+      r = detail::gathered(o, kernel_name::implicit_conv, opt,
+                           conv_forward_has_wgmma<View, V, Chain>());
+    });
+  } else {
+    detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
+      using View = std::decay_t<decltype(v)>;
+      r = detail::gathered(o, kernel_name::implicit_conv, opt,
+                           conv_grad_w_has_wgmma<View, V, Chain>());
+    });
   }
-  return detail::gathered(o, kernel_name::implicit_conv, s.options());
+  return r;
 }
 
 /// Y[R, N] = chain(W·X) on route r (plan_forward); stash (R·N floats) receives the activation

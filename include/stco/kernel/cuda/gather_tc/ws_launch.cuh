@@ -18,6 +18,7 @@
 
 #include "stco/core/cuda/check.cuh"
 #include "stco/core/cuda/stream.cuh"
+#include "stco/core/error.hpp"
 #include "stco/expr/epilogue.hpp"
 #include "stco/kernel/cuda/arch/device.cuh"
 #include "stco/kernel/cuda/arch/tensor_map.cuh"
@@ -158,7 +159,10 @@ bool ws_forward_fits(const rows_view<BM, Row>& w, index_t, const V* vals, const 
 /// Runs the warp-specialized forward; the caller has checked ws_forward_fits.
 template <class View, class V, class Chain>
 void ws_forward(const View&, index_t, const V*, const V*, V*, index_t, const Chain&, float*,
-                const stco::cuda::stream&) {}
+                const stco::cuda::stream&) {
+  throw argument_error(
+      "stco gather_tc: a warp-specialized route for a layout without that kernel (planner bug)");
+}
 
 /// tile_wise<T>: A = the tile's value panel by TMA (MN-major), B = the kept rows of X gathered.
 /// Routed for T = 128 only: fwd_tiles<64> (two 64 × 128 consumer halves) measured slower than
@@ -210,7 +214,10 @@ bool ws_grad_w_fits(const tile_wise_view<128, Col>& w, index_t max_kc, index_t v
 /// Runs the warp-specialized dW; the caller has checked ws_grad_w_fits.
 template <class View, class V, class Chain>
 void ws_grad_w(const View&, index_t, index_t, const V*, const V*, const float*, V*, index_t,
-               const Chain&, const stco::cuda::stream&, dz_memo*) {}
+               const Chain&, const stco::cuda::stream&, dz_memo*) {
+  throw argument_error(
+      "stco gather_tc: a warp-specialized route for a layout without that kernel (planner bug)");
+}
 
 /// dW of tile_wise<128> at its slots: dW_t = dZ[tile rows, :] · X[cols_t, :]ᵀ, dZ by TMA boxes
 /// (formed first by form_dz unless the chain is empty), the X rows gathered, units over
@@ -259,7 +266,10 @@ bool ws_grad_x_fits(const tile_wise_view<128, Col>& w, index_t value_count, cons
 /// Runs the warp-specialized dX; the caller has checked ws_grad_x_fits.
 template <class View, class V, class Chain>
 void ws_grad_x(const View&, const tile_maps&, index_t, const V*, const V*, const float*, V*,
-               index_t, const Chain&, const stco::cuda::stream&, dz_memo*) {}
+               index_t, const Chain&, const stco::cuda::stream&, dz_memo*) {
+  throw argument_error(
+      "stco gather_tc: a warp-specialized route for a layout without that kernel (planner bug)");
+}
 
 /// dX of tile_wise<128>: units over (128 columns of W, 256 columns of dX), the reduction over
 /// all R rows of dZ (TMA boxes, formed first by form_dz unless the chain is empty), the A rows
