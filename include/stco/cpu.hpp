@@ -6,5 +6,6 @@
 #include "stco/expr/conv_params.hpp"
 #include "stco/expr/epilogue.hpp"
 #include "stco/expr/eval.hpp"
+#include "stco/expr/explain.hpp"
 #include "stco/expr/grad.hpp"
 #include "stco/expr/nodes.hpp"

@@ -14,6 +14,9 @@ template <int BR, int BC>
 struct layout_kernel<block<BR, BC>> {
   using E = block_entity<BR, BC>;
   static constexpr bool uses_column_map = false;
+  static constexpr kernel_names names{"block: one register tile per block",
+                                      "block: blocks scattered transposed",
+                                      "block: register dot tiles"};
 
   static index_t units(const E& e) { return e.block_rows(); }
   static index_t padded_rows(const E& e) { return e.block_rows() * BR; }

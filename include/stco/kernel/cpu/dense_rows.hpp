@@ -87,6 +87,8 @@ struct layout_kernel<dense> {
   using E = dense_entity;
   using impl = detail::dense_rows_kernel<E, detail::identity_row>;
   static constexpr bool uses_column_map = false;
+  static constexpr kernel_names names{"dense: shared-row register tile over all of K",
+                                      "dense: rows read transposed", "dense: register dot tiles"};
   static index_t units(const E& e) { return e.logical_shape().rows; }
   static index_t padded_rows(const E& e) { return e.logical_shape().rows; }
   static index_t t_units(const E& e) { return e.logical_shape().cols; }
@@ -119,6 +121,9 @@ struct layout_kernel<channel> {
   };
   using impl = detail::dense_rows_kernel<E, kept_row>;
   static constexpr bool uses_column_map = false;
+  static constexpr kernel_names names{"channel: kept rows, shared-row register tile over all of K",
+                                      "channel: kept rows read transposed",
+                                      "channel: register dot tiles"};
   /// Units are stored (kept) rows; acc and G rows stay logical.
   static index_t units(const E& e) { return e.rows().size(); }
   static index_t padded_rows(const E& e) { return e.logical_shape().rows; }

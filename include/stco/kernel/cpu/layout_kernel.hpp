@@ -25,12 +25,22 @@ namespace stco::kernel::cpu {
 template <class C>
 inline constexpr index_t k_block = 32768 / (chunk_cols<C> * static_cast<index_t>(sizeof(C)));
 
+/// What a layout kernel's three products do, in words: stco::explain prints them.
+struct kernel_names {
+  const char* forward;  ///< Y = W·X
+  const char* grad_x;   ///< dX = Wᵀ·dZ (the transposed product)
+  const char* grad_w;   ///< dW at the kept addresses (the sampled product)
+};
+
 /// The kernel of any layout, through the cached slot maps (CSR, tile_vector's transposed and dW
 /// products, and the fallback of structured layouts).
 template <class L>
 struct generic_kernel {
   using E = typename L::entity;
   static constexpr bool uses_column_map = true;
+  static constexpr kernel_names names{"generic: each row's slot list",
+                                      "generic: the cached column map (Wᵀ's slot lists)",
+                                      "generic: one dot product per kept slot"};
 
   static index_t units(const E& e) { return e.logical_shape().rows; }
   static index_t padded_rows(const E& e) { return e.logical_shape().rows; }

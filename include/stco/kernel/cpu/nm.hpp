@@ -15,6 +15,9 @@ struct layout_kernel<nm<N, M>> : generic_kernel<nm<N, M>> {
   using L = nm<N, M>;
   using E = nm_entity<N, M>;
   static constexpr bool uses_column_map = true;
+  static constexpr kernel_names names{"nm: offsets decoded in registers, X rows gathered",
+                                      "generic: the cached column map (Wᵀ's slot lists)",
+                                      "nm: offsets decoded in registers, dot tiles"};
 
   static index_t units(const E& e) { return e.logical_shape().rows; }
   static index_t padded_rows(const E& e) { return e.logical_shape().rows; }

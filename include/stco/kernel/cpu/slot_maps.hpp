@@ -29,7 +29,8 @@ struct slot_map {
     const matrix_shape s = e.logical_shape();
     const index_t lines = ByRow ? s.rows : s.cols;
     if (s.rows > index_t{UINT32_MAX} || s.cols > index_t{UINT32_MAX})
-      throw shape_error(stco::detail::message("stco: slot map of ", L::name(), " ", s, " too large"));
+      throw shape_error(
+          stco::detail::message("stco: slot map of ", L::name(), " ", s, " too large"));
     slot_map m;
     m.ptr.assign(static_cast<std::size_t>(lines + 1), 0);
     L::for_each_slot(e, [&](index_t, index_t r, index_t c) {

@@ -12,6 +12,9 @@ template <int T, int N, int M>
 struct layout_kernel<tile_vector<T, N, M>> : generic_kernel<tile_vector<T, N, M>> {
   using E = tile_vector_entity<T, N, M>;
   static constexpr bool uses_column_map = true;
+  static constexpr kernel_names names{"tile_vector: tile lists plus N:M offsets",
+                                      "generic: the cached column map (Wᵀ's slot lists)",
+                                      "generic: one dot product per kept slot"};
 
   static index_t units(const E& e) { return e.tiles(); }
   static index_t padded_rows(const E& e) { return e.tiles() * T; }

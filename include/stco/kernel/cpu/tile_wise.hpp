@@ -16,6 +16,9 @@ template <int T>
 struct layout_kernel<tile_wise<T>> {
   using E = tile_wise_entity<T>;
   static constexpr bool uses_column_map = false;
+  static constexpr kernel_names names{"tile_wise: each tile a dense GEMM over its kept columns",
+                                      "tile_wise: the tiles' panels, transposed",
+                                      "tile_wise: register dot tiles"};
 
   static index_t units(const E& e) { return e.tiles(); }
   static index_t padded_rows(const E& e) { return e.tiles() * T; }
