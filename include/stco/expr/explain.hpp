@@ -12,7 +12,6 @@
 // The CUDA counterpart is stco::cuda::explain (expr/cuda/explain.cuh).
 #pragma once
 
-#include <ostream>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -20,24 +19,15 @@
 #include "stco/core/parallel.hpp"
 #include "stco/core/value_traits.hpp"
 #include "stco/expr/eval.hpp"
+#include "stco/expr/explanation.hpp"
 #include "stco/expr/nodes.hpp"
 #include "stco/kernel/cpu/layout_kernel.hpp"
 #include "stco/kernel/cpu/simd.hpp"
 
 namespace stco {
 
-/// The CPU kernels of one layer's three calls, one line each: forward, dX, dW.
-struct cpu_explanation {
-  std::string forward, grad_x, grad_w;
-};
-inline std::ostream& operator<<(std::ostream& os, const cpu_explanation& e) {
-  return os << e.forward << '\n' << e.grad_x << '\n' << e.grad_w << '\n';
-}
-inline std::string to_string(const cpu_explanation& e) {
-  std::ostringstream os;
-  os << e;
-  return os.str();
-}
+/// The CPU kernels of one layer's three calls.
+using cpu_explanation = explanation_of<std::string>;
 
 namespace detail {
 template <class T>

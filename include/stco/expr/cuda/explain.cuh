@@ -1,6 +1,6 @@
 // stco/expr/cuda/explain.cuh — which kernels a device expression's calls take, and why.
 //
-//     auto W = stco::cuda::device_sparse_matrix<stco::half, stco::nm<2, 4>>(host_W, s);
+//     auto W = stco::cuda::device_sparse_matrix<stco::half, stco::nm<2, 4>>::from_host(host_W, s);
 //     std::cout << stco::cuda::explain(stco::relu(stco::matmul(W, X)), s);
 //
 // prints one line per call a training step makes (forward, dX, dW), e.g.
@@ -11,42 +11,23 @@
 //
 // The routes come from the same planner the calls use (kernel/cuda/planner.cuh), under the
 // stream's options. explain(expr, s) assumes the outputs, dY and the stash are fresh allocations
-// (as eval and grad make them); a gradient object's explain() gives the routes for its own dY.
+// (as eval and grad make them); a gradient object's grad_x_route() / grad_w_route() give the routes
+// for its own dY.
 // Planning launches none of the calls' kernels; on first use it builds what the first call would
 // (the weight's cached index maps, the device probe, per-stream data of N:M masks on 2:4).
 #pragma once
 
-#include <cstdint>
-#include <ostream>
-#include <sstream>
-#include <string>
+#include <type_traits>
 
 #include "stco/expr/cuda/grad.cuh"
+#include "stco/expr/explanation.hpp"
 #include "stco/kernel/cuda/planner.cuh"
 
 namespace stco::cuda {
 
-/// The routes of the three calls of one layer: forward, dX and dW.
-struct explanation {
-  kernel::cuda::route forward, grad_x, grad_w;
-};
-inline std::ostream& operator<<(std::ostream& os, const explanation& e) {
-  return os << e.forward << '\n' << e.grad_x << '\n' << e.grad_w << '\n';
-}
-inline std::string to_string(const explanation& e) {
-  std::ostringstream os;
-  os << e;
-  return os.str();
-}
-
-namespace detail {
-/// A 256-byte aligned address standing for a buffer the call would allocate; planning reads
-/// only the alignment of such pointers.
-template <class T>
-T* fresh() {
-  return reinterpret_cast<T*>(std::uintptr_t{256});
-}
-}  // namespace detail
+/// The routes of the three calls of one layer: forward, dX and dW (printable, stco::to_string).
+using explanation = explanation_of<kernel::cuda::route>;
+using stco::to_string;
 
 /// The routes of the calls of device expression `e` on stream `s` (with its options).
 template <class E, std::enable_if_t<is_device_expression_v<E>, int> = 0>
@@ -59,9 +40,9 @@ explanation explain(const E& e, stream s) {
   const Core& core = F::core(e);
   const auto chain = F::epilogue(e);
   using Ch = std::remove_const_t<decltype(chain)>;
-  float* z = Ch::has_activation ? detail::fresh<float>() : nullptr;
-  V* out = detail::fresh<V>();
-  const V* dy = detail::fresh<V>();
+  float* z = Ch::has_activation ? kc::stand_in<float>() : nullptr;
+  V* out = kc::stand_in<V>();
+  const V* dy = kc::stand_in<V>();
   explanation x;
   if constexpr (Core::out_rank == 2) {
     const auto sh = e.out_shape();

@@ -23,7 +23,6 @@
 #pragma once
 
 #include <array>
-#include <cstdint>
 #include <memory>
 #include <type_traits>
 
@@ -112,13 +111,13 @@ class gradient {
   kernel::cuda::route grad_w_route() const {
     namespace kc = kernel::cuda;
     constexpr kc::op o = rank == 2 ? kc::op::matmul_grad_w : kc::op::conv2d_grad_w;
-    return kc::plan<o, layout_type, value_type, Chain>(grad_w_call(fresh()));
+    return kc::plan<o, layout_type, value_type, Chain>(grad_w_call(kc::stand_in<value_type>()));
   }
   /// The route wrt(X) takes, for a freshly allocated dX.
   kernel::cuda::route grad_x_route() const {
     namespace kc = kernel::cuda;
     constexpr kc::op o = rank == 2 ? kc::op::matmul_grad_x : kc::op::conv2d_grad_x;
-    return kc::plan<o, layout_type, value_type, Chain>(grad_x_call(fresh()));
+    return kc::plan<o, layout_type, value_type, Chain>(grad_x_call(kc::stand_in<value_type>()));
   }
 
   /// dL/dX (rank 2 for matmul, NHWC for conv2d), or dL/db for a rank-1 bias.
@@ -207,10 +206,6 @@ class gradient {
           core.w, nullptr, dy_, z(), out, nullptr, chain_, core.geo, s_, memo_.get()};
     }
   }
-  /// A 256-byte aligned address standing for an output the caller would allocate (planning
-  /// reads only its alignment).
-  static value_type* fresh() { return reinterpret_cast<value_type*>(std::uintptr_t{256}); }
-
   struct operand_ref {
     const value_type* data;
     index_t size;

@@ -20,6 +20,7 @@
 // kernel keeps its index maps (built once per entity, shared by every call on it).
 #pragma once
 
+#include <cstdint>
 #include <type_traits>
 
 #include "stco/core/cuda/stream.cuh"
@@ -63,6 +64,13 @@ struct conv_call {
   stco::cuda::stream s;
   dz_memo* memo;
 };
+
+/// A 256-byte aligned address standing for a buffer a call would allocate (cudaMalloc'd): planning
+/// reads only the alignment of such pointers, never what they point to.
+template <class T>
+T* stand_in() {
+  return reinterpret_cast<T*>(std::uintptr_t{256});
+}
 
 template <class Call>
 struct is_conv_call : std::false_type {};

@@ -202,19 +202,8 @@ bool plan_on_formed_dz(const gemm_call<T, nm<2, 4>, Chain>& c, route& r);
 /// Runs route r as the linear call on the formed dZ when it says so (true).
 template <op O, class T, class Chain>
 bool run_on_formed_dz(const gemm_call<T, nm<2, 4>, Chain>& c, const route& r);
-/// A 16-byte aligned stand-in for a buffer the call allocates (planning reads only its alignment).
-template <class T>
-T* allocated_stand_in() {
-  return reinterpret_cast<T*>(std::uintptr_t{256});
-}
 inline route sparse_route(op o, kernel_name k, instruction i, int bn = 0) {
-  route r;
-  r.operation = o;
-  r.family = cuda::family::sparse_tc;
-  r.kernel = k;
-  r.instruction = i;
-  r.tile_n = bn;
-  return r;
+  return make_route(o, cuda::family::sparse_tc, k, i, bn);
 }
 inline const char* no_sm90a() {
   return arch::sm90a_available() ? nullptr
@@ -261,7 +250,7 @@ struct fast_path<op::matmul_grad_x, nm<2, 4>, T, Chain,
     const int bn = c.s.options().sparse_tc.sparse_bn == 128 ? 128 : 256;
     if (tr.transposable) {  // Wᵀ is 2:4: its values gathered, then the sparse tensor cores
       const sp::device_sparse_tc<T> WT{
-          g::allocated_stand_in<T>(), tr.offsets.data(), tr.meta.data(), tr.pitch, c.k, c.r};
+          stand_in<T>(), tr.offsets.data(), tr.meta.data(), tr.pitch, c.k, c.r};
       route r = g::sparse_route(op::matmul_grad_x, kernel_name::sparse_gemm, instruction::mma_sp);
       if (!sp::grad_x_sm90_fits<T, Chain>(WT, c.dy, c.n, c.out))
         r.why =
@@ -360,7 +349,7 @@ template <op O, class T, class Chain>
 bool plan_on_formed_dz(const gemm_call<T, nm<2, 4>, Chain>& c, route& r) {
   if constexpr (Chain::has_activation) {
     if (forms_dz(c)) {
-      r = fast_path<O, nm<2, 4>, T, stco::chain<>>::plan(linear_on(c, allocated_stand_in<T>()));
+      r = fast_path<O, nm<2, 4>, T, stco::chain<>>::plan(linear_on(c, stand_in<T>()));
       r.dz_formed = true;
       return true;
     }
@@ -483,7 +472,7 @@ struct fast_path<op::matmul_forward, nm<N, M>, T, Chain,
   using F24 = fast_path<op::matmul_forward, nm<2, 4>, T, Chain>;
   static route plan(const gemm_call<T, nm<N, M>, Chain>& c) {
     sparse_tc_glue::embedded_call<T, N, M, Chain> e(c, false);
-    const T* x = e.terms == 1 ? c.x : sparse_tc_glue::allocated_stand_in<T>();
+    const T* x = e.terms == 1 ? c.x : stand_in<T>();
     route r = F24::plan(e.on_24(c, x, c.out));
     r.terms = e.terms;
     return r;
@@ -510,7 +499,7 @@ struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
       const bool dz = !Chain::has_activation || g::forms_dz(e.on_24(c, nullptr, c.out));
       const index_t ld = ceil_div(c.r, index_t{8}) * 8;
       // dZ as the dense GEMM reads it: dY, or the formed dZ (an aligned allocation).
-      const T* dz_in = Chain::has_activation ? g::allocated_stand_in<T>() : c.dy;
+      const T* dz_in = Chain::has_activation ? stand_in<T>() : c.dy;
       if (dz && stco::cuda::sparse_tc::grad_x_dense_fits<T, stco::chain<>>(
                     static_cast<const T*>(nullptr), ld, dz_in, c.n, c.out)) {
         route r = g::sparse_route(op::matmul_grad_x, kernel_name::dense_transposed_sum,
@@ -519,7 +508,7 @@ struct fast_path<op::matmul_grad_x, nm<N, M>, T, Chain,
         r.dz_formed = Chain::has_activation;
         return r;
       }
-      route r = F24::plan(e.on_24(c, nullptr, g::allocated_stand_in<T>()));
+      route r = F24::plan(e.on_24(c, nullptr, stand_in<T>()));
       r.terms = 2;
       return r;
     } else {
@@ -567,8 +556,8 @@ struct fast_path<op::matmul_grad_w, nm<N, M>, T, Chain,
   // dW reads only the 2:4 index side of W, so W's values are not gathered.
   static route plan(const gemm_call<T, nm<N, M>, Chain>& c) {
     sparse_tc_glue::embedded_call<T, N, M, Chain> e(c, false);
-    const T* x = e.terms == 1 ? c.x : sparse_tc_glue::allocated_stand_in<T>();
-    route r = F24::plan(e.on_24(c, x, sparse_tc_glue::allocated_stand_in<T>()));
+    const T* x = e.terms == 1 ? c.x : stand_in<T>();
+    route r = F24::plan(e.on_24(c, x, stand_in<T>()));
     r.terms = e.terms;
     return r;
   }

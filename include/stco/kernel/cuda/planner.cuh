@@ -22,18 +22,6 @@
 
 namespace stco::kernel::cuda {
 
-/// The portable kernel of op o, with the reason no family took the call.
-inline route portable_route(op o, const char* why) {
-  route r;
-  r.operation = o;
-  r.family = family::portable;
-  r.kernel = o == op::matmul_grad_w || o == op::conv2d_grad_w ? kernel_name::sampled_product
-                                                              : kernel_name::unit_product;
-  r.instruction = instruction::none;
-  r.why = why;
-  return r;
-}
-
 namespace detail {
 template <class T>
 const char* no_family_reason() {

@@ -66,6 +66,28 @@ struct route {
   friend bool operator!=(const route& a, const route& b) { return !(a == b); }
 };
 
+/// A route of family f: kernel k on instruction i (tile width where the kernel has a choice).
+inline route make_route(op o, cuda::family f, kernel_name k, cuda::instruction i, int tile_n = 0) {
+  route r;
+  r.operation = o;
+  r.family = f;
+  r.kernel = k;
+  r.instruction = i;
+  r.tile_n = tile_n;
+  return r;
+}
+
+/// The portable kernel of op o, with the reason no family took the call.
+inline route portable_route(op o, const char* why) {
+  route r =
+      make_route(o, cuda::family::portable,
+                 o == op::matmul_grad_w || o == op::conv2d_grad_w ? kernel_name::sampled_product
+                                                                  : kernel_name::unit_product,
+                 cuda::instruction::none);
+  r.why = why;
+  return r;
+}
+
 inline const char* to_string(op o) {
   switch (o) {
     case op::matmul_forward:

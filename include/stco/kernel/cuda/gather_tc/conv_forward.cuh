@@ -175,14 +175,10 @@ void fill_removed_channels(const rows_view<BM, Row>& w, const conv_dims& d, std:
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 
-/// The problem conv_forward launches for a view, and whether it has a
-/// wgmma mainloop (wgmma_shape: the tile shape; without one mma.sync runs whatever is asked).
+/// The problem conv_forward launches for a view; its wgmma_shape says
+/// whether it has a wgmma mainloop (else mma.sync runs whatever is asked).
 template <class View, class V, class Chain>
 using conv_forward_problem_of = conv_forward_problem<View, V, Chain, pixel_config<View::tile_rows>>;
-template <class View, class V, class Chain>
-constexpr bool conv_forward_has_wgmma() {
-  return wgmma_shape<conv_forward_problem_of<View, V, Chain>>();
-}
 
 /// Launches Y = epi(conv(W, X)); X NHWC [batch, H, W, Cin], Y [pixels, Cout]; stash may be null.
 /// The view's R is Cout and its K is KH·KW·Cin.

@@ -128,17 +128,13 @@ struct conv_grad_w_problem {
   };
 };
 
-/// The problem conv_grad_w launches for a view, and whether it has a wgmma mainloop
-/// (wgmma_shape: the tile shape; without one mma.sync runs whatever is asked).
+/// The problem conv_grad_w launches for a view; its wgmma_shape says whether
+/// it has a wgmma mainloop (else mma.sync runs whatever is asked).
 template <class View, class V, class Chain>
 using conv_grad_w_problem_of = conv_grad_w_problem<
     View, V, Chain,
     std::conditional_t<Chain::has_activation, grad_w_act_config<View::tile_rows>,
                        grad_w_config<View::tile_rows>>>;
-template <class View, class V, class Chain>
-constexpr bool conv_grad_w_has_wgmma() {
-  return wgmma_shape<conv_grad_w_problem_of<View, V, Chain>>();
-}
 
 /// Launches conv dW at the kept addresses (every one of the `values` slots written);
 /// max_kcount bounds the kept positions of any row tile. The reduction over the batch's pixels is

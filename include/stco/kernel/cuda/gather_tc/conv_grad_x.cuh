@@ -167,17 +167,13 @@ struct conv_grad_x_problem {
   };
 };
 
-/// The problem conv_grad_x launches for a view, and whether it has a wgmma mainloop
-/// (wgmma_shape: the tile shape; without one mma.sync runs whatever is asked).
+/// The problem conv_grad_x launches for a view; its wgmma_shape says whether
+/// it has a wgmma mainloop (else mma.sync runs whatever is asked).
 template <class TView, class V, class Chain>
 using conv_grad_x_problem_of = conv_grad_x_problem<
     TView, V, Chain,
     std::conditional_t<Chain::has_activation, with_stages<conv_grad_x_config<TView::tile_rows>, 6>,
                        conv_grad_x_config<TView::tile_rows>>>;
-template <class TView, class V, class Chain>
-constexpr bool conv_grad_x_has_wgmma() {
-  return wgmma_shape<conv_grad_x_problem_of<TView, V, Chain>>();
-}
 
 /// conv dX for dense / channel (rows_t_view) and block (block_t_view, Cin % BC = 0).
 template <class TView, class V, class Chain>

@@ -24,14 +24,6 @@ inline bool gemm_fits(index_t r, index_t k, index_t n) {
 }  // namespace gather_tc::detail
 
 namespace gather_tc::detail {
-inline route declined(op o, const char* why) {
-  route r;
-  r.operation = o;
-  r.kernel = o == op::matmul_grad_w || o == op::conv2d_grad_w ? kernel_name::sampled_product
-                                                              : kernel_name::unit_product;
-  r.why = why;
-  return r;
-}
 inline constexpr const char* too_large =
     "portable: a size reaches 2^31, beyond the 32-bit tensor-core kernels";
 template <class L>
@@ -52,7 +44,7 @@ struct fast_path<op::matmul_forward, L, T, Chain, gather_tc::detail::enable_tc<L
   static constexpr bool available = true;
   static route plan(const gemm_call<T, L, Chain>& c) {
     if (!gather_tc::detail::gemm_fits(c.r, c.k, c.n))
-      return gather_tc::detail::declined(op::matmul_forward, gather_tc::detail::too_large);
+      return portable_route(op::matmul_forward, gather_tc::detail::too_large);
     return gather_tc::plan_forward<Chain>(*c.w, c.x, c.out, c.n, c.stash, c.s);
   }
   static void run(const gemm_call<T, L, Chain>& c, const route& r) {
@@ -64,7 +56,7 @@ struct fast_path<op::matmul_grad_x, L, T, Chain, gather_tc::detail::enable_tc<L,
   static constexpr bool available = true;
   static route plan(const gemm_call<T, L, Chain>& c) {
     if (!gather_tc::detail::gemm_fits(c.r, c.k, c.n))
-      return gather_tc::detail::declined(op::matmul_grad_x, gather_tc::detail::too_large);
+      return portable_route(op::matmul_grad_x, gather_tc::detail::too_large);
     return gather_tc::plan_grad_x<Chain>(*c.w, c.dy, c.z, c.out, c.n, c.s);
   }
   static void run(const gemm_call<T, L, Chain>& c, const route& r) {
@@ -76,7 +68,7 @@ struct fast_path<op::matmul_grad_w, L, T, Chain, gather_tc::detail::enable_tc<L,
   static constexpr bool available = true;
   static route plan(const gemm_call<T, L, Chain>& c) {
     if (!gather_tc::detail::gemm_fits(c.r, c.k, c.n))
-      return gather_tc::detail::declined(op::matmul_grad_w, gather_tc::detail::too_large);
+      return portable_route(op::matmul_grad_w, gather_tc::detail::too_large);
     return gather_tc::plan_grad_w<Chain>(*c.w, c.x, c.dy, c.z, c.out, c.n, c.s);
   }
   static void run(const gemm_call<T, L, Chain>& c, const route& r) {
@@ -89,7 +81,7 @@ struct gather_tc_conv_plan {
   static route plan(const conv_call<T, L, Chain>& c) {
     constexpr bool grad_x = O == op::conv2d_grad_x;
     if (!gather_tc::conv_applicable<L>(c.g, grad_x))
-      return gather_tc::detail::declined(O, gather_tc::detail::conv_declined<L>(c.g, grad_x));
+      return portable_route(O, gather_tc::detail::conv_declined<L>(c.g, grad_x));
     return gather_tc::plan_conv<Chain>(O, *c.w, c.s);
   }
 };

@@ -156,15 +156,11 @@ void fill_removed_rows(const rows_view<BM, Row>& w, index_t N, std::uint16_t* Y,
   STCO_CUDA_CHECK(cudaGetLastError());
 }
 
-/// The problem matmul_forward launches for a view, and whether it has a
-/// wgmma mainloop (wgmma_shape: the tile shape; without one mma.sync runs whatever is asked).
+/// The problem matmul_forward launches for a view; its wgmma_shape says
+/// whether it has a wgmma mainloop (else mma.sync runs whatever is asked).
 template <class View, class V, class Chain>
 using matmul_forward_problem_of =
     matmul_forward_problem<View, V, Chain, forward_config<View::tile_rows>>;
-template <class View, class V, class Chain>
-constexpr bool matmul_forward_has_wgmma() {
-  return wgmma_shape<matmul_forward_problem_of<View, V, Chain>>();
-}
 
 /// Launches Y = epi(W·X). vals, X, Y, stash: device pointers; stash (R·N floats) may be null.
 template <class View, class V, class Chain>

@@ -149,17 +149,13 @@ struct matmul_grad_w_problem {
   };
 };
 
-/// The problem matmul_grad_w launches for a view, and whether it has a wgmma mainloop
-/// (wgmma_shape: the tile shape; without one mma.sync runs whatever is asked).
+/// The problem matmul_grad_w launches for a view; its wgmma_shape says whether
+/// it has a wgmma mainloop (else mma.sync runs whatever is asked).
 template <class View, class V, class Chain>
 using matmul_grad_w_problem_of = matmul_grad_w_problem<
     View, V, Chain,
     std::conditional_t<Chain::has_activation, grad_w_act_config<View::tile_rows>,
                        grad_w_config<View::tile_rows>>>;
-template <class View, class V, class Chain>
-constexpr bool matmul_grad_w_has_wgmma() {
-  return wgmma_shape<matmul_grad_w_problem_of<View, V, Chain>>();
-}
 
 /// Launches dvals = dW at the kept addresses (every one of the `values` slots written).
 /// max_kcount bounds the kept positions of any row tile (the grid's width); stash: the forward's

@@ -119,10 +119,6 @@ struct matmul_grad_x_problem {
 template <class TView, class V, class Chain>
 using matmul_grad_x_problem_of =
     matmul_grad_x_problem<TView, V, Chain, grad_x_config<TView::tile_rows>>;
-template <class TView, class V, class Chain>
-constexpr bool matmul_grad_x_has_wgmma() {
-  return wgmma_shape<matmul_grad_x_problem_of<TView, V, Chain>>();
-}
 
 /// dX = Wᵀ·dZ for dense, channel (rows_t_view) and block (block_t_view).
 template <class TView, class V, class Chain>

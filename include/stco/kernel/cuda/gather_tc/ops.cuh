@@ -169,14 +169,10 @@ namespace detail {
 /// The route's instruction for the gathered kernels under the call's options, and why wgmma
 /// was not taken.
 inline route gathered(op o, kernel_name k, const stco::cuda::options& opt, bool shape_has_wgmma) {
-  route r;
-  r.operation = o;
-  r.family = cuda::family::gather_tc;
-  r.kernel = k;
+  route r = make_route(o, cuda::family::gather_tc, k, instruction::mma_sync);
   if (shape_has_wgmma && use_wgmma(opt)) {
     r.instruction = instruction::wgmma;
   } else {
-    r.instruction = instruction::mma_sync;
     r.why = !shape_has_wgmma      ? "mma.sync: this tile shape has no wgmma mainloop"
             : opt.gather_tc.wgmma ? "mma.sync: this device does not run the binary's sm_90a code"
                                   : "mma.sync: wgmma is off in the stream's options";
@@ -227,7 +223,7 @@ route plan_forward(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, 
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
     using View = std::decay_t<decltype(v)>;
     r = detail::gathered(op::matmul_forward, kernel_name::gathered_gemm, o,
-                         matmul_forward_has_wgmma<View, V, Chain>());
+                         wgmma_shape<matmul_forward_problem_of<View, V, Chain>>());
     if (ws_forward_fits<Chain>(v, W.value_count(), W.values(), X, Y, N, stash, o)) {
       r.kernel = kernel_name::warp_specialized;
       r.instruction = instruction::wgmma;
@@ -249,7 +245,7 @@ route plan_grad_w(const stco::cuda::device_sparse_matrix<V, L>& W, const V* X, c
   detail::with_row_view<128>(W, s, [&](const auto& v, index_t max_kc) {
     using View = std::decay_t<decltype(v)>;
     r = detail::gathered(op::matmul_grad_w, kernel_name::gathered_gemm, o,
-                         matmul_grad_w_has_wgmma<View, V, Chain>());
+                         wgmma_shape<matmul_grad_w_problem_of<View, V, Chain>>());
     if (ws_grad_w_fits<Chain>(v, max_kc, W.value_count(), X, dY, z, dW, N, o)) {
       r.kernel = kernel_name::warp_specialized;
       r.instruction = instruction::wgmma;
@@ -270,12 +266,13 @@ route plan_grad_x(const stco::cuda::device_sparse_matrix<V, L>& W, const V* dY, 
   detail::check_supported<L, V>();
   const auto& o = s.options();
   if constexpr (layout_traits<L>::kind == layout_kind::rows) {
-    return detail::gathered(op::matmul_grad_x, kernel_name::gathered_gemm, o,
-                            matmul_grad_x_has_wgmma<rows_t_view<128, std::int32_t>, V, Chain>());
+    return detail::gathered(
+        op::matmul_grad_x, kernel_name::gathered_gemm, o,
+        wgmma_shape<matmul_grad_x_problem_of<rows_t_view<128, std::int32_t>, V, Chain>>());
   } else if constexpr (layout_traits<L>::kind == layout_kind::block) {
     using TView = block_t_view<L::block_rows, L::block_cols, std::int32_t>;
     return detail::gathered(op::matmul_grad_x, kernel_name::gathered_gemm, o,
-                            matmul_grad_x_has_wgmma<TView, V, Chain>());
+                            wgmma_shape<matmul_grad_x_problem_of<TView, V, Chain>>());
   } else {
     route r = detail::gathered(op::matmul_grad_x, kernel_name::segmented_grad_x, o, false);
     r.why = "";
@@ -301,12 +298,13 @@ route plan_conv(op o, const stco::cuda::device_sparse_matrix<V, L>& W,
   route r;
   if (o == op::conv2d_grad_x) {
     if constexpr (layout_traits<L>::kind == layout_kind::rows) {
-      r = detail::gathered(o, kernel_name::implicit_conv, opt,
-                           conv_grad_x_has_wgmma<rows_t_view<64, std::int32_t>, V, Chain>());
+      r = detail::gathered(
+          o, kernel_name::implicit_conv, opt,
+          wgmma_shape<conv_grad_x_problem_of<rows_t_view<64, std::int32_t>, V, Chain>>());
     } else if constexpr (layout_traits<L>::kind == layout_kind::block) {
       using TView = block_t_view<L::block_rows, L::block_cols, std::int32_t>;
       r = detail::gathered(o, kernel_name::implicit_conv, opt,
-                           conv_grad_x_has_wgmma<TView, V, Chain>());
+                           wgmma_shape<conv_grad_x_problem_of<TView, V, Chain>>());
     } else {
       r = detail::gathered(o, kernel_name::segmented_grad_x, opt, false);
       r.why = "";
@@ -315,13 +313,13 @@ route plan_conv(op o, const stco::cuda::device_sparse_matrix<V, L>& W,
     detail::with_row_view<64>(W, s, [&](const auto& v, index_t) {
       using View = std::decay_t<decltype(v)>;
       r = detail::gathered(o, kernel_name::implicit_conv, opt,
-                           conv_forward_has_wgmma<View, V, Chain>());
+                           wgmma_shape<conv_forward_problem_of<View, V, Chain>>());
     });
   } else {
     detail::with_row_view<128>(W, s, [&](const auto& v, index_t) {
       using View = std::decay_t<decltype(v)>;
       r = detail::gathered(o, kernel_name::implicit_conv, opt,
-                           conv_grad_w_has_wgmma<View, V, Chain>());
+                           wgmma_shape<conv_grad_w_problem_of<View, V, Chain>>());
     });
   }
   return r;
